@@ -1,0 +1,46 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { codec } from './codec.ts';
+import { SmtpReplySchema } from './smtp.ts';
+
+/**
+ * `mta.attempts` v1 (sender → bounce-classifier), key = messageId: the raw outcome of one
+ * delivery attempt, unqualified. Errors keep nodemailer's shape (`code`, `responseCode`,
+ * `response`, `command`).
+ */
+export const AttemptSchema = Type.Object(
+  {
+    v: Type.Literal(1),
+    messageId: Type.String({ minLength: 1 }),
+    deliveryId: Type.String({ minLength: 1 }),
+    tenant: Type.Optional(Type.String()),
+    recipient: Type.String(),
+    recipientDomain: Type.String(),
+    attempt: Type.Integer({ minimum: 1 }),
+    acceptedAt: Type.String(),
+    validUntil: Type.String(),
+    startedAt: Type.String(),
+    finishedAt: Type.String(),
+    outcome: Type.Union([Type.Literal('delivered'), Type.Literal('failed')]),
+    smtp: Type.Optional(SmtpReplySchema),
+    error: Type.Optional(
+      Type.Object({
+        code: Type.String({ description: "nodemailer's error code, e.g. EENVELOPE, ECONNECTION, ETIMEDOUT, EDNS." }),
+        message: Type.String(),
+        responseCode: Type.Optional(Type.Integer()),
+        response: Type.Optional(Type.String()),
+        command: Type.Optional(Type.String()),
+      }),
+    ),
+    route: Type.Optional(
+      Type.Object({
+        site: Type.String({ description: 'Sorted MX host names joined by commas, or the static route.' }),
+        host: Type.String(),
+        port: Type.Integer(),
+        via: Type.Union([Type.Literal('mx'), Type.Literal('route'), Type.Literal('implicit-mx')]),
+      }),
+    ),
+  },
+  { additionalProperties: false, $id: 'mta.attempts/v1' },
+);
+export type Attempt = Static<typeof AttemptSchema>;
+export const AttemptCodec = codec(AttemptSchema);

@@ -1,0 +1,11 @@
+export * from './campaign.ts';
+export * from './codec.ts';
+export * from './request.ts';
+export * from './message.ts';
+export * from './smtp.ts';
+export * from './attempt.ts';
+export * from './event.ts';
+export * from './status.ts';
+export * from './dead-letter.ts';
+export * from './topics.ts';
+export { FailureSchema } from './failure-schema.ts';

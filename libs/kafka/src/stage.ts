@@ -1,0 +1,213 @@
+import type { Consumer, Kafka, Producer } from 'kafkajs';
+import { BatchProducer, type OutRecord } from './batch-producer.ts';
+import type { LogSink } from './client.ts';
+import { deadLetter } from './dead-letter.ts';
+import { headersToStrings } from './headers.ts';
+import type { InRecord } from './in-record.ts';
+import { OffsetTracker } from './offset-tracker.ts';
+
+/**
+ * What a stage does with one record: returns the records it produces (possibly none, possibly a
+ * dead-letter record). It may take its time (a throttle waiting for a token, a sender talking
+ * SMTP): other records keep flowing while it waits, up to `maxInFlight`.
+ */
+export type Handler = (rec: InRecord) => OutRecord[] | Promise<OutRecord[]>;
+
+export interface StageHooks {
+  consumed?(topic: string, count: number): void;
+  produced?(topic: string, count: number): void;
+  handlerError?(): void;
+}
+
+export interface StageOptions {
+  service: string;
+  kafka: Kafka;
+  groupId: string;
+  topics: string[];
+  deadLetterTopic: string;
+  handle: Handler;
+  log: LogSink;
+  /** Records being handled at once across partitions; the consumer waits beyond this. */
+  maxInFlight?: number;
+  commitIntervalMs?: number;
+  partitionsConsumedConcurrently?: number;
+  sessionTimeoutMs?: number;
+  hooks?: StageHooks;
+  /** Extra producer settings (batching). */
+  lingerMs?: number;
+  fromBeginning?: boolean;
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/**
+ * One consume → handle → produce → commit loop, shared by every service.
+ *
+ * - Records are dispatched in offset order and handled concurrently; the fetch position advances
+ *   as they are dispatched, so a slow record never blocks the ones behind it.
+ * - An offset is committed only once every record before it has had its outputs acknowledged
+ *   by Kafka (see OffsetTracker): at-least-once, never "held only in memory".
+ * - A handler that throws dead-letters the record with `internal_error` instead of stopping
+ *   the partition; a produce that fails is retried until it succeeds or the stage stops (then
+ *   the record is not committed and will be read again).
+ * - SIGTERM path (`stop`): stop fetching, let in-flight records finish (bounded), commit, leave.
+ */
+export class Stage {
+  private consumer: Consumer;
+  private producer: Producer;
+  readonly out: BatchProducer;
+  private tracker = new OffsetTracker();
+  private inFlight = 0;
+  private drainWaiters: (() => void)[] = [];
+  private commitTimer: NodeJS.Timeout | undefined;
+  private committing: Promise<void> | undefined;
+  private stopping = false;
+  private joined = false;
+  private crashed: Error | undefined;
+  private readonly maxInFlight: number;
+
+  constructor(private readonly opts: StageOptions) {
+    this.maxInFlight = opts.maxInFlight ?? 1000;
+    this.consumer = opts.kafka.consumer({
+      groupId: opts.groupId,
+      sessionTimeout: opts.sessionTimeoutMs ?? 30000,
+      heartbeatInterval: 3000,
+      maxBytesPerPartition: 4 * 1024 * 1024,
+      maxWaitTimeInMs: 200,
+      allowAutoTopicCreation: false,
+    });
+    this.producer = opts.kafka.producer({ allowAutoTopicCreation: false, maxInFlightRequests: 8 });
+    this.out = new BatchProducer(this.producer, {
+      lingerMs: opts.lingerMs ?? 5,
+      onSent: (topic, n) => opts.hooks?.produced?.(topic, n),
+    });
+    const { GROUP_JOIN, CRASH, STOP, DISCONNECT } = this.consumer.events;
+    this.consumer.on(GROUP_JOIN, (e) => {
+      // A new generation: offsets are re-read from what was committed; records still in flight
+      // from the previous generation finish into the old tracker and are never committed twice.
+      this.tracker = new OffsetTracker();
+      this.joined = true;
+      this.crashed = undefined;
+      opts.log.info({ assignment: e.payload.memberAssignment }, 'joined consumer group');
+    });
+    this.consumer.on(CRASH, (e) => {
+      this.joined = false;
+      this.crashed = e.payload.error;
+      opts.log.error({ err: e.payload.error.message, restart: e.payload.restart }, 'consumer crashed');
+    });
+    this.consumer.on(STOP, () => (this.joined = false));
+    this.consumer.on(DISCONNECT, () => (this.joined = false));
+  }
+
+  /** Ready = connected, in the group, and consuming. */
+  get ready(): boolean {
+    return this.joined && !this.stopping && !this.crashed;
+  }
+
+  get inFlightCount(): number {
+    return this.inFlight;
+  }
+
+  async start(): Promise<void> {
+    await this.producer.connect();
+    await this.consumer.connect();
+    for (const topic of this.opts.topics) await this.consumer.subscribe({ topic, fromBeginning: this.opts.fromBeginning ?? true });
+    await this.consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: this.opts.partitionsConsumedConcurrently ?? 3,
+      eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
+        const tracker = this.tracker;
+        this.opts.hooks?.consumed?.(batch.topic, batch.messages.length);
+        for (const m of batch.messages) {
+          while (this.inFlight >= this.maxInFlight) {
+            await Promise.race([new Promise<void>((r) => this.drainWaiters.push(r)), sleep(1000)]);
+            await heartbeat();
+            if (!isRunning() || isStale() || this.stopping) return;
+          }
+          if (!isRunning() || isStale() || this.stopping) return;
+          const rec: InRecord = {
+            topic: batch.topic,
+            partition: batch.partition,
+            offset: m.offset,
+            key: m.key ?? null,
+            value: m.value ?? null,
+            headers: headersToStrings(m.headers),
+            timestamp: m.timestamp,
+          };
+          const offset = BigInt(m.offset);
+          tracker.dispatch(rec.topic, rec.partition, offset);
+          this.inFlight++;
+          resolveOffset(m.offset);
+          void this.process(rec).then((done) => {
+            if (done) tracker.finish(rec.topic, rec.partition, offset);
+            this.inFlight--;
+            const w = this.drainWaiters;
+            this.drainWaiters = [];
+            for (const r of w) r();
+          });
+        }
+        await heartbeat();
+      },
+    });
+    this.commitTimer = setInterval(() => void this.commit(), this.opts.commitIntervalMs ?? 1000);
+  }
+
+  /** Handles one record and produces its outputs; false if they could not be produced. */
+  private async process(rec: InRecord): Promise<boolean> {
+    let outputs: OutRecord[];
+    try {
+      outputs = await this.opts.handle(rec);
+    } catch (err) {
+      this.opts.hooks?.handlerError?.();
+      this.opts.log.error({ err: (err as Error).stack, topic: rec.topic, partition: rec.partition, offset: rec.offset }, 'handler failed; record dead-lettered');
+      outputs = [deadLetter(this.opts.deadLetterTopic, this.opts.service, rec, { code: 'internal_error', message: `${this.opts.service}: ${(err as Error).message}` })];
+    }
+    for (let delay = 100; ; delay = Math.min(delay * 2, 5000)) {
+      try {
+        await this.out.send(outputs);
+        return true;
+      } catch (err) {
+        this.opts.log.warn({ err: (err as Error).message, retryInMs: delay }, 'produce failed; retrying');
+        if (this.stopping) return false;
+        await sleep(delay);
+      }
+    }
+  }
+
+  /** Commits every partition's watermark; serialised so commits never overlap. */
+  commit(): Promise<void> {
+    if (this.committing) return this.committing;
+    const tracker = this.tracker;
+    const entries = tracker.committable();
+    if (entries.length === 0) return Promise.resolve();
+    this.committing = this.consumer
+      .commitOffsets(entries.map((e) => ({ topic: e.topic, partition: e.partition, offset: e.offset.toString() })))
+      .then(() => {
+        for (const e of entries) tracker.markCommitted(e.topic, e.partition, e.offset);
+      })
+      .catch((err: Error) => this.opts.log.warn({ err: err.message }, 'offset commit failed; will retry'))
+      .finally(() => (this.committing = undefined));
+    return this.committing;
+  }
+
+  /** Graceful stop: no more fetching, finish in-flight work (bounded), commit, leave the group. */
+  async stop(timeoutMs = 15000): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    try {
+      this.consumer.pause(this.opts.topics.map((topic) => ({ topic })));
+    } catch {
+      /* not running */
+    }
+    const deadline = Date.now() + timeoutMs;
+    while (this.inFlight > 0 && Date.now() < deadline) await sleep(20);
+    if (this.inFlight > 0) this.opts.log.warn({ inFlight: this.inFlight }, 'shutdown timeout: unfinished records stay uncommitted and will be re-read');
+    await this.out.flush();
+    if (this.commitTimer) clearInterval(this.commitTimer);
+    if (this.committing) await this.committing;
+    await this.commit();
+    await this.consumer.disconnect();
+    await this.producer.disconnect();
+  }
+}

@@ -1,0 +1,5 @@
+export * from './logger.ts';
+export * from './metrics.ts';
+export * from './http.ts';
+export * from './runtime.ts';
+export * from './stage-metrics.ts';

@@ -1,0 +1,30 @@
+import { metrics, type Meter } from '@opentelemetry/api';
+import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
+import { MeterProvider } from '@opentelemetry/sdk-metrics';
+
+export interface Metrics {
+  meter: Meter;
+  /** Prometheus text exposition of every instrument. */
+  render(): Promise<string>;
+  shutdown(): Promise<void>;
+}
+
+/**
+ * Wires the OpenTelemetry metrics SDK for one service process: instruments are created through
+ * `@opentelemetry/api` and read by a Prometheus reader that serves `/metrics` (no own server).
+ */
+export function createMetrics(service: string): Metrics {
+  const exporter = new PrometheusExporter({ preventServerStart: true });
+  const provider = new MeterProvider({ readers: [exporter] });
+  metrics.setGlobalMeterProvider(provider);
+  const serializer = new PrometheusSerializer();
+  return {
+    meter: provider.getMeter(`mta-${service}`),
+    async render() {
+      const { resourceMetrics, errors } = await exporter.collect();
+      if (errors.length) throw new Error(errors.map(String).join('; '));
+      return serializer.serialize(resourceMetrics);
+    },
+    shutdown: () => provider.shutdown(),
+  };
+}
