@@ -1,0 +1,3 @@
+export * from './smtp-sink.ts';
+export * from './kafka.ts';
+export * from './processes.ts';

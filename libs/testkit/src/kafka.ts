@@ -1,0 +1,61 @@
+import { randomUUID } from 'node:crypto';
+import { Kafka, logLevel, type Admin, type Consumer } from 'kafkajs';
+import { DEFAULT_TOPICS, type Topics } from '@mta/contracts';
+
+process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
+
+/** The real broker the test run started (scripts/test.mjs) or the one KAFKA_BROKERS names. */
+export function testBrokers(): string[] {
+  const b = process.env.KAFKA_BROKERS;
+  if (!b) throw new Error('KAFKA_BROKERS is not set: run the tests with `npm test`, which starts a local Kafka');
+  return b.split(',');
+}
+
+export function testKafka(clientId = 'mta-test'): Kafka {
+  return new Kafka({ clientId, brokers: testBrokers(), logLevel: logLevel.NOTHING });
+}
+
+/** A fresh set of topic names for one test, so tests never see each other's records. */
+export async function freshTopics(admin: Admin, partitions = 3): Promise<Topics> {
+  const suffix = randomUUID().slice(0, 8);
+  const topics = {} as Topics;
+  for (const [id, name] of Object.entries(DEFAULT_TOPICS)) topics[id as keyof Topics] = `${name}.${suffix}`;
+  await admin.createTopics({
+    waitForLeaders: true,
+    topics: Object.values(topics).map((topic) => ({ topic, numPartitions: partitions, replicationFactor: 1, configEntries: [{ name: 'max.message.bytes', value: '16777216' }] })),
+  });
+  return topics;
+}
+
+export interface Collected<T> {
+  records: { key: string | null; value: T; partition: number; offset: string }[];
+  stop(): Promise<void>;
+  /** Resolves when `predicate` holds over everything collected so far. */
+  until(predicate: (records: T[]) => boolean, timeoutMs?: number): Promise<T[]>;
+}
+
+/** Reads a topic from the beginning into memory (JSON values). */
+export async function collect<T = unknown>(kafka: Kafka, topic: string): Promise<Collected<T>> {
+  const consumer: Consumer = kafka.consumer({ groupId: `test-${randomUUID()}`, maxWaitTimeInMs: 100 });
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  const records: Collected<T>['records'] = [];
+  await consumer.run({
+    eachMessage: async ({ message, partition }) => {
+      records.push({ key: message.key?.toString() ?? null, value: JSON.parse(message.value!.toString()) as T, partition, offset: message.offset });
+    },
+  });
+  return {
+    records,
+    stop: () => consumer.disconnect(),
+    async until(predicate, timeoutMs = 30000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const values = records.map((r) => r.value);
+        if (predicate(values)) return values;
+        if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms on ${topic}; collected ${values.length}: ${JSON.stringify(values.slice(-5)).slice(0, 2000)}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    },
+  };
+}

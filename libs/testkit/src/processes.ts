@@ -1,0 +1,69 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+export const SERVICES = ['ingest', 'throttle', 'sender', 'bounce-classifier', 'feedback'] as const;
+export type ServiceName = (typeof SERVICES)[number];
+
+export async function freePort(): Promise<number> {
+  const srv = createServer();
+  srv.listen(0, '127.0.0.1');
+  await once(srv, 'listening');
+  const port = (srv.address() as { port: number }).port;
+  await new Promise((r) => srv.close(r));
+  return port;
+}
+
+export interface ServiceProcess {
+  name: ServiceName;
+  port: number;
+  child: ChildProcess;
+  output: string[];
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+/** Starts one service as its own process (as in production) and waits for /readyz. */
+export async function startService(name: ServiceName, env: Record<string, string>, timeoutMs = 60000): Promise<ServiceProcess> {
+  const port = await freePort();
+  const child = spawn(process.execPath, ['--import', 'tsx', `services/${name}/src/main.ts`], {
+    cwd: ROOT,
+    env: { ...process.env, ...env, MTA_HTTP_PORT: String(port), LOG_LEVEL: env.LOG_LEVEL ?? 'warn' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const output: string[] = [];
+  const keep = (b: Buffer) => {
+    output.push(b.toString());
+    if (output.length > 200) output.shift();
+  };
+  child.stdout!.on('data', keep);
+  child.stderr!.on('data', keep);
+  const proc: ServiceProcess = {
+    name,
+    port,
+    child,
+    output,
+    async stop(signal = 'SIGTERM') {
+      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+      child.kill(signal);
+      const [code] = (await once(child, 'exit')) as [number | null];
+      return code;
+    },
+  };
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode}:\n${output.join('')}`);
+    try {
+      const res = await fetch(`http://127.0.0.1:${port}/readyz`);
+      if (res.status === 200) return proc;
+    } catch {
+      /* not listening yet */
+    }
+    if (Date.now() > deadline) {
+      await proc.stop('SIGKILL');
+      throw new Error(`${name} not ready after ${timeoutMs} ms:\n${output.join('')}`);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}

@@ -1,0 +1,78 @@
+import { refill, take, type Bucket } from './token-bucket.ts';
+
+interface Lane {
+  bucket: Bucket;
+  waiters: (() => void)[];
+  timer: NodeJS.Timeout | undefined;
+  rate: number;
+  burst: number;
+}
+
+/**
+ * One FIFO lane per key (recipient domain), each with its own token bucket and timer: a key
+ * that is rate-limited only delays its own lane, never another (no head-of-line blocking).
+ */
+export class Limiter {
+  private lanes = new Map<string, Lane>();
+
+  constructor(private readonly now: () => number = Date.now) {}
+
+  acquire(key: string, rate: number, burst: number): Promise<void> {
+    let lane = this.lanes.get(key);
+    if (!lane) {
+      lane = { bucket: { tokens: burst, updatedAt: this.now() }, waiters: [], timer: undefined, rate, burst };
+      this.lanes.set(key, lane);
+    }
+    lane.rate = rate;
+    lane.burst = burst;
+    if (lane.waiters.length === 0) {
+      const r = take(lane.bucket, this.now(), rate, burst);
+      lane.bucket = r.bucket;
+      if (r.waitMs === 0) return Promise.resolve();
+    }
+    const l = lane;
+    return new Promise<void>((resolve) => {
+      l.waiters.push(resolve);
+      this.schedule(key, l);
+    });
+  }
+
+  /** Waiting records per key, for the operator surface and metrics. */
+  queued(): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const [k, l] of this.lanes) if (l.waiters.length) out.set(k, l.waiters.length);
+    return out;
+  }
+
+  get waiting(): number {
+    let n = 0;
+    for (const l of this.lanes.values()) n += l.waiters.length;
+    return n;
+  }
+
+  private schedule(key: string, lane: Lane): void {
+    if (lane.timer) return;
+    // A dry run of take() (pure) says when the next token exists; drain() takes it.
+    const { waitMs } = take(lane.bucket, this.now(), lane.rate, lane.burst);
+    lane.timer = setTimeout(() => this.drain(key, lane), waitMs);
+  }
+
+  private drain(key: string, lane: Lane): void {
+    lane.timer = undefined;
+    while (lane.waiters.length) {
+      const r = take(lane.bucket, this.now(), lane.rate, lane.burst);
+      lane.bucket = r.bucket;
+      if (r.waitMs > 0) break;
+      lane.waiters.shift()!();
+    }
+    if (lane.waiters.length) this.schedule(key, lane);
+  }
+
+  /** Forgets idle lanes whose bucket has refilled, so memory follows active domains only. */
+  sweep(): void {
+    const now = this.now();
+    for (const [key, l] of this.lanes) {
+      if (l.waiters.length === 0 && !l.timer && refill(l.bucket, now, l.rate, l.burst).tokens >= l.burst) this.lanes.delete(key);
+    }
+  }
+}
