@@ -123,9 +123,10 @@ test('bad input goes to the dead-letter topic with a specific error, and Campaig
     topic: topics.requests,
     messages: [...rows.map((r) => ({ key: r.id, value: r.value })), { key: after, value: JSON.stringify(request(after, 'carol@example.test')) }],
   });
-  const deadRecords = await dead.until((ds) => rows.every((r) => ds.some((d) => d.error.code === r.code)), 60000);
+  const match = (r: (typeof rows)[number]) => (d: DeadLetter) => d.error.code === r.code && (r.id === null ? d.source.key === null : d.messageId === r.id);
+  const deadRecords = await dead.until((ds) => rows.every((r) => ds.some(match(r))), 60000);
   for (const r of rows) {
-    const d = deadRecords.find((x) => x.error.code === r.code)!;
+    const d = deadRecords.find(match(r))!;
     assert.equal(d.service, 'ingest');
     assert.equal(d.source.topic, topics.requests);
     assert.equal(Buffer.from(d.original, 'base64').toString(), r.value, `${r.code}: original bytes kept`);
