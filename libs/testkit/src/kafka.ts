@@ -20,11 +20,23 @@ export async function freshTopics(admin: Admin, partitions = 3): Promise<Topics>
   const suffix = randomUUID().slice(0, 8);
   const topics = {} as Topics;
   for (const [id, name] of Object.entries(DEFAULT_TOPICS)) topics[id as keyof Topics] = `${name}.${suffix}`;
+  const names = Object.values(topics);
   await admin.createTopics({
-    waitForLeaders: true,
-    topics: Object.values(topics).map((topic) => ({ topic, numPartitions: partitions, replicationFactor: 1, configEntries: [{ name: 'max.message.bytes', value: '16777216' }] })),
+    waitForLeaders: false,
+    topics: names.map((topic) => ({ topic, numPartitions: partitions, replicationFactor: 1, configEntries: [{ name: 'max.message.bytes', value: '16777216' }] })),
   });
-  return topics;
+  // kafkajs's own waitForLeaders can surface a transient UNKNOWN_TOPIC_OR_PARTITION: poll instead.
+  const deadline = Date.now() + 30000;
+  for (;;) {
+    try {
+      const md = await admin.fetchTopicMetadata({ topics: names });
+      if (md.topics.every((t) => t.partitions.length === partitions && t.partitions.every((p) => p.leader >= 0))) return topics;
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+    }
+    if (Date.now() > deadline) throw new Error(`topics ${names.join(', ')} have no leaders after 30 s`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
 
 export interface Collected<T> {

@@ -1,0 +1,27 @@
+export { CATEGORIES, SENDER_CATEGORIES, isCategory, type Category } from './categories.ts';
+export { normalizeReply, MAX_REPLY_CHARS, type NormalizedReply, type ReplyParts } from './normalize.ts';
+export {
+  parseRules,
+  loadRuleFile,
+  shippedRules,
+  matchRule,
+  ruleSamples,
+  checkSamples,
+  shadowedRules,
+  SHIPPED_RULES_URL,
+  FIELDS,
+  type Rule,
+  type RuleError,
+  type LoadedRules,
+  type RuleSample,
+  type ShadowedRule,
+  type UnmatchedSample,
+} from './rules.ts';
+export {
+  classifyReply,
+  classifyAttempt,
+  canBeHard,
+  TRANSPORT_ERRORS,
+  type ReplyInput,
+  type Classification,
+} from './classify.ts';
