@@ -1,0 +1,62 @@
+import type { Attempt, Delivery } from '@mta/contracts';
+import type { Handler } from '@mta/kafka';
+import type { SenderConfig } from './config.ts';
+import { createDedupe } from './dedupe.ts';
+import { createDeliver } from './deliver.ts';
+import { createSenderHandler } from './handler.ts';
+import { createHostMemory } from './host-memory.ts';
+import { createDnsResolver, createMxLookup, type DnsResolverLike, type MxLookup } from './mx.ts';
+import { TransportCache } from './transports.ts';
+
+export interface Sender {
+  deliver: (d: Delivery) => Promise<Attempt>;
+  handler: Handler;
+  mx: MxLookup;
+  transports: TransportCache;
+  /** Closes every SMTP pool (call after the stage stopped, so in-flight deliveries finished). */
+  close(timeoutMs?: number): Promise<void>;
+}
+
+export interface BuildSenderOptions {
+  topics: { attempts: string; deadLetter: string };
+  /** Default: a real resolver on `config.dnsServer` (or the system's). */
+  resolver?: DnsResolverLike;
+  onAttempt?: (a: Attempt) => void;
+  onDuplicate?: (d: Delivery) => void;
+}
+
+/** Everything main.ts needs, built once from the loaded configuration. */
+export function buildSender(config: SenderConfig, opts: BuildSenderOptions): Sender {
+  const resolver = opts.resolver ?? createDnsResolver({ server: config.dnsServer, timeoutMs: config.dnsTimeoutMs, tries: config.dnsTries });
+  const mx = createMxLookup({
+    resolver,
+    mxTtlMs: config.mxCacheTtlS * 1000,
+    negativeTtlMs: config.dnsNegativeTtlS * 1000,
+    errorTtlMs: config.dnsErrorTtlS * 1000,
+  });
+  const transports = new TransportCache({
+    ehloName: config.ehloName,
+    tls: config.smtpTls,
+    connectionTimeoutMs: config.connectionTimeoutMs,
+    greetingTimeoutMs: config.greetingTimeoutMs,
+    socketTimeoutMs: config.socketTimeoutMs,
+    idleCloseMs: config.transportIdleMs,
+  });
+  const deliver = createDeliver({
+    mx,
+    transports,
+    routes: config.routes,
+    hostMemory: createHostMemory({ ttlMs: config.hostFailureMemoryMs }),
+    smtpPort: config.smtpPort,
+    idDomain: config.ehloName,
+    maxHosts: config.maxMxHosts,
+  });
+  const handler = createSenderHandler({
+    deliver,
+    topics: opts.topics,
+    dedupe: createDedupe(config.dedupeSize),
+    ...(opts.onAttempt ? { onAttempt: opts.onAttempt } : {}),
+    ...(opts.onDuplicate ? { onDuplicate: opts.onDuplicate } : {}),
+  });
+  return { deliver, handler, mx, transports, close: (t) => transports.closeAll(t) };
+}

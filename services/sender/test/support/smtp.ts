@@ -1,0 +1,91 @@
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { SMTPServer, type SMTPServerOptions } from 'smtp-server';
+
+export interface Received {
+  from: string;
+  to: string[];
+  data: string;
+  /** The session had been upgraded with STARTTLS. */
+  secure: boolean;
+}
+
+export interface FakeSmtp {
+  port: number;
+  /** TCP connections accepted so far. */
+  connections: () => number;
+  received: Received[];
+  close(): Promise<void>;
+}
+
+export interface FakeSmtpOptions {
+  /** Reject RCPT TO with this reply (e.g. `550 5.1.1 user unknown`) when it returns one. */
+  rcpt?: (address: string) => string | undefined;
+  /** Listen address (default 127.0.0.1). */
+  host?: string;
+  /** Offer STARTTLS (with smtp-server's built-in self-signed certificate). Default false. */
+  starttls?: boolean;
+}
+
+function smtpError(reply: string): Error {
+  const m = /^(\d{3}) (.*)$/.exec(reply);
+  return Object.assign(new Error(m ? m[2] : reply), { responseCode: m ? Number(m[1]) : 550 });
+}
+
+/** A real SMTP server (smtp-server) on a free loopback port that records what it receives. */
+export async function startSmtp(opts: FakeSmtpOptions = {}): Promise<FakeSmtp> {
+  const received: Received[] = [];
+  let connections = 0;
+  const options: SMTPServerOptions = {
+    authOptional: true,
+    disabledCommands: opts.starttls ? ['AUTH'] : ['AUTH', 'STARTTLS'],
+    logger: false,
+    onConnect(_session, cb) {
+      connections++;
+      cb();
+    },
+    onRcptTo(address, _session, cb) {
+      const reply = opts.rcpt?.(address.address);
+      cb(reply ? smtpError(reply) : undefined);
+    },
+    onData(stream, session, cb) {
+      const chunks: Buffer[] = [];
+      stream.on('data', (c: Buffer) => chunks.push(c));
+      stream.on('end', () => {
+        received.push({
+          from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
+          to: session.envelope.rcptTo.map((r) => r.address),
+          data: Buffer.concat(chunks).toString('utf8'),
+          secure: session.secure,
+        });
+        cb();
+      });
+    },
+  };
+  const server = new SMTPServer(options);
+  await new Promise<void>((resolve) => server.listen(0, opts.host ?? '127.0.0.1', () => resolve()));
+  const { port } = server.server.address() as AddressInfo;
+  return {
+    port,
+    connections: () => connections,
+    received,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+/** A TCP server that accepts connections and drops them at once, before any greeting. */
+export async function startDropper(host = '127.0.0.1'): Promise<{ port: number; connections: () => number; close(): Promise<void> }> {
+  let connections = 0;
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((s) => {
+    connections++;
+    s.destroy();
+  });
+  server.on('connection', (s) => sockets.add(s));
+  await new Promise<void>((resolve) => server.listen(0, host, () => resolve()));
+  const { port } = server.address() as AddressInfo;
+  return {
+    port,
+    connections: () => connections,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
