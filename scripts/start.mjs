@@ -20,6 +20,8 @@ const SERVICES = [
 ];
 const say = (m) => console.log(`[mta] ${m}`);
 
+await import('./build.mjs');
+
 const dataDir = process.env.MTA_KAFKA_DATA_DIR ?? join(root, '.kafka', 'data');
 mkdirSync(dataDir, { recursive: true });
 const kafka = await kafkaFromEnvOrStart({ dataDir, port: Number(process.env.MTA_KAFKA_PORT ?? 9092), log: (m) => say(`kafka: ${m}`) });
@@ -35,7 +37,7 @@ if (process.env.MTA_ROUTES === undefined) {
 }
 
 const children = SERVICES.map(([name, port]) => {
-  const child = spawn(process.execPath, ['--import', 'tsx', `services/${name}/src/main.ts`], {
+  const child = spawn(process.execPath, ['--enable-source-maps', `services/${name}/dist/main.mjs`], {
     env: { ...env, MTA_HTTP_PORT: String(port), LOG_LEVEL: process.env.LOG_LEVEL ?? 'info' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

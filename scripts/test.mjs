@@ -33,6 +33,7 @@ if (tsc.status !== 0) {
 }
 
 let quiet = false;
+await import('./build.mjs');
 const kafka = await kafkaFromEnvOrStart({ log: (m) => quiet || console.log(`[kafka] ${m}`) });
 console.log(`[kafka] brokers ${kafka.brokers}; running ${files.length} test files`);
 quiet = true; // nothing may print after the runner's summary

@@ -27,7 +27,10 @@ export interface ServiceProcess {
 /** Starts one service as its own process (as in production) and waits for /readyz. */
 export async function startService(name: ServiceName, env: Record<string, string>, timeoutMs = 60000): Promise<ServiceProcess> {
   const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', `services/${name}/src/main.ts`], {
+  // MTA_PROFILE_DIR=/tmp/prof writes a V8 CPU profile per service process (for `npm run bench`).
+  const profile = process.env.MTA_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.MTA_PROFILE_DIR}`, `--cpu-prof-name=${name}.cpuprofile`] : [];
+  // Services run from their bundles (scripts/build.mjs), as in production; npm test builds first.
+  const child = spawn(process.execPath, [...profile, '--enable-source-maps', `services/${name}/dist/main.mjs`], {
     cwd: ROOT,
     env: { ...process.env, ...env, MTA_HTTP_PORT: String(port), LOG_LEVEL: env.LOG_LEVEL ?? 'warn' },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -165,7 +165,7 @@ export function loadRuleFile(path: string | URL): LoadedRules {
   return parseRules(readFileSync(path, 'utf8'));
 }
 
-export const SHIPPED_RULES_URL = new URL('./rules.txt', import.meta.url);
+export const SHIPPED_RULES_URL = new URL('../src/rules.txt', import.meta.url) // resolves from src/ and from the bundle in dist/;
 
 let shipped: readonly Rule[] | undefined;
 /**
