@@ -1,0 +1,81 @@
+/** The stage loop against the real local Kafka (never mocked). */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import type { Admin } from 'kafkajs';
+import type { DeadLetter } from '@mta/contracts';
+import { collect, freshTopics, testKafka } from '@mta/testkit';
+import { Stage, type Handler } from '../src/index.ts';
+
+const kafka = testKafka('stage-test');
+let admin: Admin;
+const silent = { error() {}, warn() {}, info() {}, debug() {} };
+
+before(async () => {
+  admin = kafka.admin();
+  await admin.connect();
+});
+after(async () => admin.disconnect());
+
+async function committed(groupId: string, topic: string): Promise<number> {
+  const offsets = await admin.fetchOffsets({ groupId, topics: [topic] });
+  return offsets[0]!.partitions.reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0);
+}
+
+function stage(topics: { requests: string; queue: string; deadLetter: string }, groupId: string, handle: Handler) {
+  return new Stage({ service: 'test', kafka, groupId, topics: [topics.requests], deadLetterTopic: topics.deadLetter, handle, log: silent, commitIntervalMs: 200 });
+}
+
+test('a slow record does not hold back the records behind it, and a throwing handler dead-letters', async () => {
+  const topics = await freshTopics(admin, 1);
+  const out = await collect<{ n: number }>(kafka, topics.queue);
+  const dead = await collect<DeadLetter>(kafka, topics.deadLetter);
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  const s = stage(topics, `g-${randomUUID()}`, async (rec) => {
+    const n = Number(rec.value!.toString());
+    if (n === 0) await gate; // the first record is slow
+    if (n === 2) throw new Error('boom');
+    return [{ topic: topics.queue, key: null, value: JSON.stringify({ n }) }];
+  });
+  await s.start();
+  const p = kafka.producer();
+  await p.connect();
+  await p.send({ topic: topics.requests, messages: [0, 1, 2, 3].map((n) => ({ value: String(n) })) });
+  const early = await out.until((rs) => rs.length === 2, 20000);
+  assert.deepEqual(early.map((r) => r.n).sort(), [1, 3], 'records 1 and 3 passed the slow record 0');
+  const d = await dead.until((rs) => rs.length === 1, 20000);
+  assert.equal(d[0]!.error.code, 'internal_error');
+  assert.match(d[0]!.error.message, /boom/);
+  assert.equal(d[0]!.source.offset, '2');
+  release();
+  await out.until((rs) => rs.length === 3, 20000);
+  await s.stop(5000);
+  await Promise.all([out.stop(), dead.stop(), p.disconnect()]);
+});
+
+test('an offset is committed only after its outputs are produced; a restart re-reads the rest', async () => {
+  const topics = await freshTopics(admin, 1);
+  const groupId = `g-${randomUUID()}`;
+  const p = kafka.producer();
+  await p.connect();
+  await p.send({ topic: topics.requests, messages: [0, 1, 2, 3, 4].map((n) => ({ value: String(n) })) });
+  const stuck = stage(topics, groupId, async (rec) => {
+    const n = Number(rec.value!.toString());
+    if (n === 2) await new Promise(() => undefined); // never finishes: as if the process died here
+    return [{ topic: topics.queue, key: null, value: JSON.stringify({ n, run: 1 }) }];
+  });
+  await stuck.start();
+  const out = await collect<{ n: number; run: number }>(kafka, topics.queue);
+  await out.until((rs) => rs.length === 4, 20000);
+  await stuck.stop(500); // gives up on record 2: it must stay uncommitted
+  assert.equal(await committed(groupId, topics.requests), 2, 'committed up to the unfinished record, not past it');
+
+  const again = stage(topics, groupId, (rec) => [{ topic: topics.queue, key: null, value: JSON.stringify({ n: Number(rec.value!.toString()), run: 2 }) }]);
+  await again.start();
+  const all = await out.until((rs) => rs.filter((r) => r.run === 2).length === 3, 20000);
+  assert.deepEqual(all.filter((r) => r.run === 2).map((r) => r.n), [2, 3, 4], 're-read from the first unfinished record');
+  await again.stop(5000);
+  assert.equal(await committed(groupId, topics.requests), 5);
+  await Promise.all([out.stop(), p.disconnect()]);
+});
