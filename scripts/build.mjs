@@ -5,7 +5,7 @@
 import { build } from 'esbuild';
 import { existsSync } from 'node:fs';
 import { isBuiltin } from 'node:module';
-import { join, relative, sep } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -13,21 +13,20 @@ const SERVICES = ['ingest', 'throttle', 'sender', 'bounce-classifier', 'feedback
 
 const pkgName = (spec) => spec.split('/').slice(0, spec.startsWith('@') ? 2 : 1).join('/');
 
-// npm packages stay external. One that npm did not hoist to the root node_modules (a version
-// pinned by a workspace) is imported by its relative path, which Node then loads as usual.
-const externalNpm = (outDir) => ({
+// npm packages hoisted to the root node_modules stay external (Node loads them as usual). One
+// that npm nested under a workspace (a version pinned there) is bundled instead, since Node would
+// not find it from services/<name>/dist.
+const externalNpm = {
   name: 'external-npm',
   setup(b) {
-    b.onResolve({ filter: /^[^./]/ }, async (args) => {
-      if (args.path.startsWith('@mta/') || args.path.startsWith('node:') || args.pluginData === 'inner') return undefined;
-      const name = pkgName(args.path);
-      if (existsSync(join(root, 'node_modules', name)) || isBuiltin(name)) return { path: args.path, external: true };
-      const r = await b.resolve(args.path, { resolveDir: args.resolveDir, kind: args.kind, pluginData: 'inner' });
-      if (r.errors.length) return { errors: r.errors };
-      return { path: './' + relative(outDir, r.path).split(sep).join('/'), external: true };
+    b.onResolve({ filter: /^[^./]/ }, (args) => {
+      if (args.path.startsWith('@mta/')) return undefined;
+      const name = pkgName(args.path.replace(/^node:/, ''));
+      if (isBuiltin(name) || existsSync(join(root, 'node_modules', name))) return { path: args.path, external: true };
+      return undefined;
     });
   },
-});
+};
 
 const t0 = Date.now();
 await Promise.all(
@@ -40,9 +39,9 @@ await Promise.all(
       format: 'esm',
       target: 'node20',
       sourcemap: true,
-      plugins: [externalNpm(`${root}services/${s}/dist`)],
+      plugins: [externalNpm],
       logLevel: 'warning',
-      banner: { js: `// Built from services/${s}/src by scripts/build.mjs; do not edit.` },
+      banner: { js: `// Built from services/${s}/src by scripts/build.mjs; do not edit.\nimport { createRequire as __mtaCreateRequire } from 'node:module';\nconst require = __mtaCreateRequire(import.meta.url);` },
     }),
   ),
 );

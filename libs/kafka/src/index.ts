@@ -6,3 +6,4 @@ export * from './in-record.ts';
 export * from './offset-tracker.ts';
 export * from './stage.ts';
 export * from './seen-window.ts';
+export * from './stage-service.ts';
