@@ -10,12 +10,6 @@ export class PartitionTracker {
   private lastDispatched: bigint | undefined;
   private committed: bigint | undefined;
 
-  get inFlight(): number {
-    let n = 0;
-    for (let i = this.head; i < this.done.length; i++) if (!this.done[i]) n++;
-    return n;
-  }
-
   dispatch(offset: bigint): void {
     if (this.lastDispatched !== undefined && offset <= this.lastDispatched) {
       throw new Error(`offset ${offset} dispatched after ${this.lastDispatched}`);

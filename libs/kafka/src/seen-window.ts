@@ -1,7 +1,9 @@
 /**
  * A bounded "have I seen this id recently?" window, used to drop replays of records that
- * at-least-once delivery hands a service twice. Insertion-ordered Map: oldest entries are evicted
- * first once `maxEntries` is reached or they are older than `maxAgeMs`.
+ * at-least-once delivery hands a service twice (ingest: messageIds; sender: delivered attempts).
+ * Insertion-ordered Map: the least recently recorded (or hit, through `has`) entries are evicted
+ * first once `maxEntries` is reached or they are older than `maxAgeMs`. `maxEntries` 0 remembers
+ * nothing. Memory only: it does not survive a restart.
  */
 export class SeenWindow {
   private readonly seen = new Map<string, number>();
@@ -14,22 +16,30 @@ export class SeenWindow {
 
   /** True if `id` was already recorded inside the window; records it otherwise. */
   checkAndAdd(id: string): boolean {
+    if (this.maxEntries <= 0) return false;
     const t = this.now();
-    this.evict(t);
+    this.evict(t, false);
     if (this.seen.has(id)) return true;
+    this.evict(t, true);
     this.seen.set(id, t);
     return false;
   }
 
+  /** True if `id` is inside the window; a hit refreshes its entry (least recently used goes first). */
   has(id: string): boolean {
-    this.evict(this.now());
-    return this.seen.has(id);
+    const t = this.now();
+    this.evict(t, false);
+    if (!this.seen.has(id)) return false;
+    this.seen.delete(id);
+    this.seen.set(id, t);
+    return true;
   }
 
   add(id: string): void {
+    if (this.maxEntries <= 0) return;
     const t = this.now();
-    this.evict(t);
     this.seen.delete(id);
+    this.evict(t, true);
     this.seen.set(id, t);
   }
 
@@ -37,10 +47,12 @@ export class SeenWindow {
     return this.seen.size;
   }
 
-  private evict(t: number): void {
+  /** Drops entries older than the window, and the oldest ones when `makeRoom` for one more. */
+  private evict(t: number, makeRoom: boolean): void {
     while (this.seen.size > 0) {
       const [id, at] = this.seen.entries().next().value as [string, number];
-      if (this.seen.size < this.maxEntries && t - at <= this.maxAgeMs) break;
+      const full = makeRoom && this.seen.size >= this.maxEntries;
+      if (!full && t - at <= this.maxAgeMs) break;
       this.seen.delete(id);
     }
   }

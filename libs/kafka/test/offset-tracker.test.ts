@@ -78,3 +78,12 @@ test('seen window remembers ids within its size and age', () => {
   assert.equal(w.has('d'), false);
   assert.equal(w.size, 0);
 });
+
+test('seen window of size 0 remembers nothing', () => {
+  const w = new SeenWindow(0, 1000);
+  assert.equal(w.checkAndAdd('a'), false);
+  assert.equal(w.checkAndAdd('a'), false);
+  w.add('b');
+  assert.equal(w.has('b'), false);
+  assert.equal(w.size, 0);
+});

@@ -1,5 +1,4 @@
 import Fastify, { type FastifyInstance } from 'fastify';
-import type { Logger } from 'pino';
 import type { Metrics } from './metrics.ts';
 
 export interface Readiness {
@@ -11,7 +10,6 @@ export interface HttpOptions {
   service: string;
   metrics: Metrics;
   readiness: () => Readiness;
-  log?: Logger;
   /** Service-specific routes (operator endpoints). */
   routes?: (app: FastifyInstance) => void;
 }

@@ -33,7 +33,6 @@ export async function runService(opts: {
   const app = buildHttp({
     service: opts.service,
     metrics,
-    log,
     readiness: () => running?.readiness() ?? { ready: false, details: { phase: 'starting' } },
     ...(opts.routes ? { routes: opts.routes } : {}),
   });

@@ -1,12 +1,13 @@
 import { AttemptCodec, DeliveryCodec, type Attempt, type Delivery } from '@mta/contracts';
-import { deadLetter, type Handler, type InRecord, type OutRecord } from '@mta/kafka';
-import { createDedupe, dedupeKey, type Dedupe } from './dedupe.ts';
+import { deadLetter, SeenWindow, type Handler, type InRecord, type OutRecord } from '@mta/kafka';
+
+export const dedupeKey = (messageId: string, attempt: number): string => `${messageId}:${attempt}`;
 
 export interface SenderHandlerOptions {
   deliver: (d: Delivery) => Promise<Attempt>;
   topics: { attempts: string; deadLetter: string };
   /** Attempts already delivered (default: a 100k-entry LRU). */
-  dedupe?: Dedupe;
+  dedupe?: SeenWindow;
   service?: string;
   /** Told about every attempt produced (metrics, logs). */
   onAttempt?: (a: Attempt) => void;
@@ -29,7 +30,7 @@ export interface SenderHandlerOptions {
  */
 export function createSenderHandler(opts: SenderHandlerOptions): Handler {
   const service = opts.service ?? 'sender';
-  const dedupe = opts.dedupe ?? createDedupe();
+  const dedupe = opts.dedupe ?? new SeenWindow(100_000, Infinity);
   const inFlight = new Set<string>();
 
   return async (rec: InRecord): Promise<OutRecord[]> => {

@@ -6,7 +6,6 @@ export * from './transports.ts';
 export * from './compose.ts';
 export * from './smtp-result.ts';
 export * from './host-memory.ts';
-export * from './dedupe.ts';
 export * from './deliver.ts';
 export * from './handler.ts';
 export * from './config.ts';

@@ -1,7 +1,6 @@
 import type { Attempt, Delivery } from '@mta/contracts';
-import type { Handler } from '@mta/kafka';
+import { SeenWindow, type Handler } from '@mta/kafka';
 import type { SenderConfig } from './config.ts';
-import { createDedupe } from './dedupe.ts';
 import { createDeliver } from './deliver.ts';
 import { createSenderHandler } from './handler.ts';
 import { createHostMemory } from './host-memory.ts';
@@ -54,7 +53,7 @@ export function buildSender(config: SenderConfig, opts: BuildSenderOptions): Sen
   const handler = createSenderHandler({
     deliver,
     topics: opts.topics,
-    dedupe: createDedupe(config.dedupeSize),
+    dedupe: new SeenWindow(config.dedupeSize, Infinity),
     ...(opts.onAttempt ? { onAttempt: opts.onAttempt } : {}),
     ...(opts.onDuplicate ? { onDuplicate: opts.onDuplicate } : {}),
   });

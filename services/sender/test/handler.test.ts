@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { AttemptCodec, DeadLetterCodec, DeliveryCodec, type Attempt, type Delivery } from '@mta/contracts';
 import type { InRecord } from '@mta/kafka';
-import { createDedupe } from '../src/dedupe.ts';
+import { SeenWindow } from '@mta/kafka';
 import { createSenderHandler } from '../src/handler.ts';
 import { delivery } from './support/fixtures.ts';
 
@@ -56,7 +56,7 @@ test('undecodable records are dead-lettered with the specific problem', async ()
 test('a replayed record of a delivered attempt is not sent again and produces nothing', async () => {
   const d = delivery();
   let sends = 0;
-  const handler = createSenderHandler({ deliver: async (x) => (sends++, attemptOf(x, 'delivered')), topics, dedupe: createDedupe(10) });
+  const handler = createSenderHandler({ deliver: async (x) => (sends++, attemptOf(x, 'delivered')), topics, dedupe: new SeenWindow(10, Infinity) });
   assert.equal((await handler(record(DeliveryCodec.encode(d)))).length, 1);
   assert.deepEqual(await handler(record(DeliveryCodec.encode(d))), []);
   assert.equal(sends, 1);
@@ -87,7 +87,7 @@ test('a replay of a failed attempt is tried again; a replay while the first is i
 });
 
 test('the dedupe LRU is bounded and refreshes on hit', () => {
-  const dd = createDedupe(2);
+  const dd = new SeenWindow(2, Infinity);
   dd.add('a');
   dd.add('b');
   assert.ok(dd.has('a'));
