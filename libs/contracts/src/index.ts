@@ -9,3 +9,4 @@ export * from './status.ts';
 export * from './dead-letter.ts';
 export * from './topics.ts';
 export { FailureSchema } from './failure-schema.ts';
+export * from './verp.ts';
