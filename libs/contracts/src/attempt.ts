@@ -1,6 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { codec } from './codec.ts';
-import { SmtpReplySchema } from './smtp.ts';
+import { SmtpReplySchema, TlsInfoSchema } from './smtp.ts';
+import { DeliverySchema } from './message.ts';
 
 /**
  * `mta.attempts` v1 (sender → bounce-classifier), key = messageId: the raw outcome of one
@@ -37,6 +38,15 @@ export const AttemptSchema = Type.Object(
         host: Type.String(),
         port: Type.Integer(),
         via: Type.Union([Type.Literal('mx'), Type.Literal('route'), Type.Literal('implicit-mx')]),
+        sourceIp: Type.Optional(Type.String({ description: 'Local address the connection came from (IP pools).' })),
+        ipPool: Type.Optional(Type.String({ description: 'IP pool the source address was taken from.' })),
+      }),
+    ),
+    tls: Type.Optional(TlsInfoSchema),
+    delivery: Type.Optional(
+      Type.Object(DeliverySchema.properties, {
+        additionalProperties: false,
+        description: 'The delivery record this attempt was for, carried on failed attempts only so the classifier can schedule a retry without a database.',
       }),
     ),
   },

@@ -1,7 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { codec } from './codec.ts';
 import { EventField, FailureSchema } from './failure-schema.ts';
-import { SmtpReplySchema } from './smtp.ts';
+import { SmtpReplySchema, TlsInfoSchema } from './smtp.ts';
 
 /**
  * `mta.events` v1 (ingest, bounce-classifier → feedback), key = messageId: qualified facts about a
@@ -20,6 +20,10 @@ export const MtaEventSchema = Type.Object(
     failure: Type.Optional(FailureSchema),
     smtp: Type.Optional(SmtpReplySchema),
     validUntil: Type.Optional(Type.String()),
+    /** TLS of the session that delivered the message (delivered events). */
+    tls: Type.Optional(TlsInfoSchema),
+    /** Soft bounces: when the next attempt is scheduled (ISO 8601). */
+    nextAttemptAt: Type.Optional(Type.String()),
     /** Set by the classifier: whether the sender was refused (IP, reputation, rate): a shaping signal. */
     senderSignal: Type.Optional(Type.Boolean()),
   },

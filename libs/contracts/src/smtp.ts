@@ -9,3 +9,11 @@ export const SmtpReplySchema = Type.Object({
   command: Type.Optional(Type.String({ description: 'SMTP command or phase the reply answered (CONN, EHLO, MAIL FROM, RCPT TO, DATA...).' })),
 });
 export type SmtpReply = Static<typeof SmtpReplySchema>;
+
+/** TLS of the SMTP session that carried an attempt (absent = plain text). */
+export const TlsInfoSchema = Type.Object({
+  protocol: Type.String({ description: "Negotiated protocol, e.g. 'TLSv1.3'." }),
+  cipher: Type.String({ description: "Negotiated cipher suite, e.g. 'TLS_AES_256_GCM_SHA384'." }),
+  policy: Type.Optional(Type.String({ description: 'Policy that applied: opportunistic, required, mta-sts, disabled.' })),
+});
+export type TlsInfo = Static<typeof TlsInfoSchema>;

@@ -7,7 +7,7 @@ import { createHostMemory } from '../src/host-memory.ts';
 import { createDnsResolver, createMxLookup, type MxLookup } from '../src/mx.ts';
 import { parseRoutes } from '../src/routes.ts';
 import { TransportCache, type TransportTarget } from '../src/transports.ts';
-import { startDns, type FakeDns } from './support/dns.ts';
+import { startDns, type FakeDns } from '@mta/testkit';
 import { delivery } from './support/fixtures.ts';
 import { startDropper, startSmtp, type FakeSmtp } from './support/smtp.ts';
 

@@ -8,6 +8,8 @@ export interface ZoneEntry {
   mx?: { exchange: string; priority: number }[];
   a?: string[];
   aaaa?: string[];
+  /** TXT records (DKIM keys, MTA-STS `v=STSv1; id=...`); a long value is split into 255-byte strings. */
+  txt?: string[];
   /** Answer every query for the name with this response code instead. */
   rcode?: 'NXDOMAIN' | 'SERVFAIL' | 'REFUSED';
   ttl?: number;
@@ -36,7 +38,7 @@ export async function startDns(zone: Record<string, ZoneEntry>): Promise<FakeDns
     const q = request.questions[0];
     if (!q) return void send(response);
     const name = q.name.toLowerCase().replace(/\.$/, '');
-    queries.push(`${q.type === Packet.TYPE.MX ? 'MX' : q.type === Packet.TYPE.A ? 'A' : q.type === Packet.TYPE.AAAA ? 'AAAA' : q.type} ${name}`);
+    queries.push(`${q.type === Packet.TYPE.MX ? 'MX' : q.type === Packet.TYPE.A ? 'A' : q.type === Packet.TYPE.AAAA ? 'AAAA' : q.type === Packet.TYPE.TXT ? 'TXT' : q.type} ${name}`);
     const entry = zone[name];
     if (!entry) response.header.rcode = RCODE.NXDOMAIN;
     else if (entry.rcode) response.header.rcode = RCODE[entry.rcode];
@@ -47,6 +49,7 @@ export async function startDns(zone: Record<string, ZoneEntry>): Promise<FakeDns
       if (q.type === Packet.TYPE.MX) for (const m of entry.mx ?? []) add({ type: Packet.TYPE.MX, ...m });
       if (q.type === Packet.TYPE.A) for (const address of entry.a ?? []) add({ type: Packet.TYPE.A, address });
       if (q.type === Packet.TYPE.AAAA) for (const address of entry.aaaa ?? []) add({ type: Packet.TYPE.AAAA, address });
+      if (q.type === Packet.TYPE.TXT) for (const data of entry.txt ?? []) add({ type: Packet.TYPE.TXT, data: (data.match(/[\s\S]{1,255}/g) ?? ['']) });
     }
     send(response);
   });
