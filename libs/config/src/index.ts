@@ -1,3 +1,4 @@
 export * from './keys.ts';
 export * from './load.ts';
 export * from './common.ts';
+export * from './ip-pools.ts';

@@ -51,6 +51,7 @@ export const DeliverySchema = Type.Object(
     ...messageFields,
     releasedAt: Type.String(),
     limits: LimitsSchema,
+    sourceIp: Type.Optional(Type.String({ description: "Source address the throttle chose from the request's IP pool (absent: the sender picks)." })),
   },
   { additionalProperties: false, $id: 'mta.deliveries/v1' },
 );
