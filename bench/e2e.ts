@@ -8,7 +8,7 @@
  *   BENCH_MESSAGES=20000 BENCH_DOMAINS=20 npm run bench
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir, cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -24,6 +24,18 @@ const N = Number(process.env.BENCH_MESSAGES ?? 20000);
 const DOMAINS = Number(process.env.BENCH_DOMAINS ?? 20);
 const BODY = 'Lorem ipsum dolor sit amet, consectetur adipiscing elit. '.repeat(Math.ceil(5000 / 57)).slice(0, 5000);
 const log = (m: string) => console.log(`[bench] ${m}`);
+
+/** CPU seconds (user + system) a process has used so far, from /proc (Linux). */
+function cpuSeconds(pid: number | undefined): number {
+  if (!pid) return NaN;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+  } catch {
+    return NaN;
+  }
+}
 
 function pct(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
@@ -118,6 +130,9 @@ async function main() {
   const producer = kafka.producer();
   await producer.connect();
   log(`producing ${N} requests of ~5 KB to ${DOMAINS} domains`);
+  const cpuPids: Record<string, number | undefined> = { kafka: kafkaHandle.pid ?? (Number(process.env.BENCH_KAFKA_PID) || undefined), ...Object.fromEntries(services.map((s) => [s.name, s.child.pid])) };
+  const cpuBefore = Object.fromEntries(Object.entries(cpuPids).map(([k, pid]) => [k, cpuSeconds(pid)]));
+  const benchCpuBefore = process.cpuUsage();
   const t0 = performance.now();
   const BATCH = 500;
   let lastProgress = 0;
@@ -142,6 +157,12 @@ async function main() {
   clearTimeout(timeout);
   clearInterval(progress);
   const seconds = (lastSentAt - t0) / 1000;
+  // CPU per message, per process: robust to other load on the machine, unlike wall-clock rates.
+  const cpuMsPerMessage: Record<string, number> = {};
+  for (const [k, pid] of Object.entries(cpuPids)) cpuMsPerMessage[k] = +(((cpuSeconds(pid) - cpuBefore[k]!) * 1000) / Math.max(1, sent)).toFixed(3);
+  const benchCpu = process.cpuUsage(benchCpuBefore);
+  cpuMsPerMessage['bench (producer + status reader)'] = +((benchCpu.user + benchCpu.system) / 1000 / Math.max(1, sent)).toFixed(3);
+  const cpuTotal = Object.values(cpuMsPerMessage).filter(Number.isFinite).reduce((a, b) => a + b, 0);
   latencies.sort((a, b) => a - b);
   const result = {
     benchmark: 'e2e: mta.requests → five services → SMTP sink → mta.status',
@@ -158,6 +179,8 @@ async function main() {
     seconds: +seconds.toFixed(2),
     messagesPerSecond: +(sent / seconds).toFixed(0),
     latencyMs: { p50: +pct(latencies, 50).toFixed(0), p99: +pct(latencies, 99).toFixed(0), max: +(latencies.at(-1) ?? NaN).toFixed(0) },
+    cpuMsPerMessage: { ...cpuMsPerMessage, total: +cpuTotal.toFixed(3) },
+    cpuBoundMessagesPerSecond: +((cpus().length * 1000) / cpuTotal).toFixed(0),
     baseline: { what: 'one nodemailer pool, 10 connections, straight to the same sink, no Kafka', messagesPerSecond: +base.rate.toFixed(0) },
     ratioToBaseline: +((sent / seconds) / base.rate).toFixed(2),
   };
