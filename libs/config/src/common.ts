@@ -23,11 +23,11 @@ const topicEnv: Record<TopicId, string> = {
   events: 'MTA_TOPIC_EVENTS',
   status: 'MTA_TOPIC_STATUS',
   deadLetter: 'MTA_TOPIC_DEAD_LETTER',
-  retry1m: 'MTA_TOPIC_RETRY_1M',
-  retry5m: 'MTA_TOPIC_RETRY_5M',
+  retry2m: 'MTA_TOPIC_RETRY_2M',
+  retry10m: 'MTA_TOPIC_RETRY_10M',
   retry30m: 'MTA_TOPIC_RETRY_30M',
   retry2h: 'MTA_TOPIC_RETRY_2H',
-  retry8h: 'MTA_TOPIC_RETRY_8H',
+  retry4h: 'MTA_TOPIC_RETRY_4H',
 };
 
 function topicKeys() {

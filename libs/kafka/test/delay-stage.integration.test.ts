@@ -61,13 +61,13 @@ test('a held head does not block other partitions; nothing is released before it
   const out = await collect<Released>(kafka, topics.queue);
   const dead = await collect<DeadLetter>(kafka, topics.deadLetter);
   const groupId = `g-${randomUUID()}`;
-  const s = delayStage(topics.retry1m, topics.queue, topics.deadLetter, groupId);
+  const s = delayStage(topics.retry2m, topics.queue, topics.deadLetter, groupId);
   await s.start();
   const t = Date.now();
-  await put(topics.retry1m, 0, 0, t + 2500); // partition 0: a head due later ...
-  await put(topics.retry1m, 0, 1, t); //         ... holds the record behind it (tiers are in release order)
-  await put(topics.retry1m, 1, 'oops', t); //    partition 1: a bad record, then
-  await put(topics.retry1m, 1, 2, t); //         one due now
+  await put(topics.retry2m, 0, 0, t + 2500); // partition 0: a head due later ...
+  await put(topics.retry2m, 0, 1, t); //         ... holds the record behind it (tiers are in release order)
+  await put(topics.retry2m, 1, 'oops', t); //    partition 1: a bad record, then
+  await put(topics.retry2m, 1, 2, t); //         one due now
   const first = await out.until((rs) => rs.length >= 1, 20000);
   assert.equal(first[0]!.n, 2, 'partition 1 flows while partition 0 is held');
   assert.equal(s.heldPartitions().length, 1);
@@ -79,8 +79,8 @@ test('a held head does not block other partitions; nothing is released before it
   assert.equal(d[0]!.error.code, 'internal_error');
   assert.match(d[0]!.error.message, /not a number/);
   // Offsets committed once the outputs were acknowledged: all four records.
-  for (let i = 0; i < 100 && (await committed(groupId, topics.retry1m)) < 4; i++) await new Promise((r) => setTimeout(r, 100));
-  assert.equal(await committed(groupId, topics.retry1m), 4);
+  for (let i = 0; i < 100 && (await committed(groupId, topics.retry2m)) < 4; i++) await new Promise((r) => setTimeout(r, 100));
+  assert.equal(await committed(groupId, topics.retry2m), 4);
   await s.stop(5000);
   await Promise.all([out.stop(), dead.stop()]);
 });
@@ -90,19 +90,19 @@ test('a restart while records are held: nothing lost, nothing duplicated', async
   const out = await collect<Released>(kafka, topics.queue);
   const groupId = `g-${randomUUID()}`;
   const t = Date.now();
-  for (const n of [0, 1, 2]) await put(topics.retry1m, 0, n, t + 4000);
-  const s1 = delayStage(topics.retry1m, topics.queue, topics.deadLetter, groupId);
+  for (const n of [0, 1, 2]) await put(topics.retry2m, 0, n, t + 4000);
+  const s1 = delayStage(topics.retry2m, topics.queue, topics.deadLetter, groupId);
   await s1.start();
   for (let i = 0; i < 200 && s1.heldPartitions().length === 0; i++) await new Promise((r) => setTimeout(r, 50));
   assert.equal(s1.heldPartitions().length, 1, 'the first instance holds the partition');
   await s1.stop(5000);
   assert.equal(out.records.length, 0, 'nothing released before its time');
-  assert.equal(await committed(groupId, topics.retry1m), 0, 'nothing held was committed');
+  assert.equal(await committed(groupId, topics.retry2m), 0, 'nothing held was committed');
 
-  const s2 = delayStage(topics.retry1m, topics.queue, topics.deadLetter, groupId);
+  const s2 = delayStage(topics.retry2m, topics.queue, topics.deadLetter, groupId);
   await s2.start();
   const all = await out.until((rs) => rs.length >= 3, 30000);
-  await put(topics.retry1m, 0, 3, Date.now()); // a marker behind them: once it is out, nothing else is coming
+  await put(topics.retry2m, 0, 3, Date.now()); // a marker behind them: once it is out, nothing else is coming
   await out.until((rs) => rs.some((r) => r.n === 3), 20000);
   assert.deepEqual(out.records.map((r) => r.value.n), [0, 1, 2, 3], 'each record once, in order');
   for (const r of all) assert.ok(r.handledAt >= r.notBefore);

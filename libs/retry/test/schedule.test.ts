@@ -87,18 +87,21 @@ test('an always-failing message expires at the validity end, never earlier, neve
   }
 });
 
-test('tiers: largest tier not longer than the wait; remainder held in the smallest tier until due', () => {
+test('tiers: the largest tier the wait fills (within 10 %); the remainder held in the smallest tier until due', () => {
   const tiers = [1 * M, 5 * M, 30 * M, 2 * H, 8 * H];
   assert.deepEqual(checkTiers(tiers), []);
   assert.deepEqual(checkTiers([5, 5]), ['tier 2 must be longer than tier 1']);
   const table: [number, string][] = [
+    // wait, placement: tier index and release time after now
     [0, 'due'],
     [-5, 'due'],
     [30 * S, `hold 0 ${30 * S}`],
     [1 * M, `hold 0 ${1 * M}`],
     [4 * M, `hold 0 ${1 * M}`],
+    [4 * M + 30 * S, `hold 1 ${4 * M + 30 * S}`], // fills 90 % of the 5m tier: released when due
     [5 * M, `hold 1 ${5 * M}`],
-    [29 * M, `hold 1 ${5 * M}`],
+    [20 * M, `hold 1 ${5 * M}`],
+    [29 * M, `hold 2 ${29 * M}`],
     [3 * H, `hold 3 ${2 * H}`],
     [84 * H, `hold 4 ${8 * H}`],
   ];
@@ -106,9 +109,13 @@ test('tiers: largest tier not longer than the wait; remainder held in the smalle
     const p = placeRetry(T0, T0 + wait, tiers);
     assert.equal(p.kind === 'due' ? 'due' : `hold ${p.tier.index} ${p.notBefore - T0}`, want, `wait ${wait}`);
   }
-  // Cost in hops (one read + one write of the message each).
+  // Without tolerance: strictly the largest tier not longer than the wait.
+  const strict = placeRetry(T0, T0 + 29 * M, tiers, 0);
+  assert.equal(strict.kind === 'hold' && `${strict.tier.index} ${strict.notBefore - T0}`, `1 ${5 * M}`);
+  // Cost in hops (one write and one read of the message each).
   assert.deepEqual([5 * M, 10 * M, 30 * M, H, 4 * H, 84 * H].map((w) => hopsFor(w, tiers)), [1, 2, 1, 2, 2, 12]);
   assert.equal(hopsFor(5 * M + 30 * S, tiers), 2);
+  assert.equal(hopsFor(4 * M + 40 * S, tiers), 1);
 });
 
 test('expired failure keeps the last soft-bounce reason, with bounce class 24', () => {

@@ -34,8 +34,8 @@ let clock = T0;
 const now = () => new Date(clock);
 
 const topics = { ...DEFAULT_TOPICS };
-const tierTopics = [topics.retry1m, topics.retry5m, topics.retry30m, topics.retry2h, topics.retry8h];
-const tierDelaysMs = [1 * M, 5 * M, 30 * M, 2 * H, 8 * H];
+const tierTopics = [topics.retry2m, topics.retry10m, topics.retry30m, topics.retry2h, topics.retry4h];
+const tierDelaysMs = [2 * M, 10 * M, 30 * M, 2 * H, 4 * H];
 const policy = parsePolicy('jitter = 0%\ncategory=greylisted | 1m, 5m...\ndefault | 5m, 10m, 30m*2, 1h*4, 4h...').policy!;
 
 const scheduler = createRetryScheduler({ eventsTopic: topics.events, tierTopics, tierDelaysMs, policy: () => policy, now });
@@ -114,7 +114,7 @@ test('soft bounce with time left: soft_bounce (status unchanged, nextAttemptAt) 
   clock = T0;
   const d = delivery();
   const out = await run(attempt(d));
-  assert.deepEqual(out.map((o) => o.topic), [topics.events, topics.retry1m]);
+  assert.deepEqual(out.map((o) => o.topic), [topics.events, topics.retry2m]);
   const e = eventOf(out[0]!);
   assert.equal(e.event, 'soft_bounce');
   assert.equal(e.attempt, 1);
@@ -129,9 +129,13 @@ test('soft bounce with time left: soft_bounce (status unchanged, nextAttemptAt) 
   assert.ok(QueuedMessageCodec.check.Check(r.message));
   assert.equal(out[1]!.headers?.[RETRY_NOT_BEFORE_HEADER], String(T0 + 1 * M));
 
-  // Second greylisting: 5 min → the 5m tier.
+  // Second greylisting: 5 min → the 2m tier (then again, then the rest); a 10 min wait → the 10m tier.
   const out2 = await run(attempt(delivery({ attempt: 2 })));
-  assert.equal(out2[1]!.topic, topics.retry5m);
+  assert.equal(out2[1]!.topic, topics.retry2m);
+  assert.equal(out2[1]!.headers?.[RETRY_NOT_BEFORE_HEADER], String(T0 + 2 * M));
+  const out3 = await run(attempt(delivery({ attempt: 2, to: 'x@example.test', messageId: 'm-default' }), { smtp: { code: 421, response: '421 try later', command: 'RCPT TO' } }));
+  assert.equal(eventOf(out3[0]!).nextAttemptAt, new Date(T0 + 10 * M).toISOString());
+  assert.equal(out3[1]!.topic, topics.retry10m);
 });
 
 test('the release handler: re-tiers a long wait, queues when due, drops a replayed duplicate', async () => {
@@ -222,6 +226,6 @@ test('hard bounces and deliveries schedule nothing; a bad retry record is dead-l
   assert.equal(eventOf(hard[0]!).event, 'hard_bounce');
   const ok = await run({ ...attempt(delivery({ messageId: 'm-ok' })), outcome: 'delivered', error: undefined, delivery: undefined });
   assert.deepEqual(ok.map((o) => o.topic), [topics.events]);
-  const bad = await release(inRec({ topic: topics.retry1m, key: 'x', value: '{"v":1}' }));
+  const bad = await release(inRec({ topic: topics.retry2m, key: 'x', value: '{"v":1}' }));
   assert.deepEqual(bad.map((o) => o.topic), [topics.deadLetter]);
 });

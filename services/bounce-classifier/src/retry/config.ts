@@ -26,11 +26,11 @@ const policyFile: Key<{ path: string; policy: RetryPolicy }> = {
   parse: (path) => ({ path, policy: loadPolicyFile(path) }),
 };
 
-/** The delays of the five tier topics (mta.retry.1m ... mta.retry.8h), shortest first. */
+/** The delays of the five tier topics (mta.retry.2m ... mta.retry.4h), shortest first. */
 const tiers: Key<number[]> = {
   env: 'MTA_RETRY_TIERS',
-  description: 'Hold time of each retry tier topic, shortest first, one per topic (1m,5m,30m,2h,8h); shrink only for tests.',
-  default: '1m,5m,30m,2h,8h',
+  description: 'Hold time of each retry tier topic, shortest first, one per topic (2m,10m,30m,2h,4h); shrink only for tests.',
+  default: '2m,10m,30m,2h,4h',
   parse(raw) {
     const parts = raw.split(',').map((p) => p.trim());
     if (parts.length !== 5) throw new Error(`must list 5 durations (one per tier topic), got ${parts.length}`);

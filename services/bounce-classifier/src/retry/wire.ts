@@ -14,7 +14,7 @@ export interface RetryWiringConfig {
 }
 
 /** The tier topics, shortest delay first (MTA_RETRY_TIERS gives their delays in this order). */
-export const tierTopicsOf = (t: Topics): string[] => [t.retry1m, t.retry5m, t.retry30m, t.retry2h, t.retry8h];
+export const tierTopicsOf = (t: Topics): string[] => [t.retry2m, t.retry10m, t.retry30m, t.retry2h, t.retry4h];
 
 /**
  * Everything retries need inside the bounce-classifier process: the scheduler its handler calls
