@@ -35,3 +35,18 @@ test('a bad policy file or tier list is refused with every problem named', () =>
   const missing = loadConfig(retryKeys, { MTA_RETRY_POLICY: join(dir, 'absent.txt') });
   assert.match(missing.ok ? '' : missing.errors[0]!, /cannot be read/);
 });
+
+test('check-policy CLI logic: errors with line numbers, or the deciding rule and its waits', async () => {
+  const { checkPolicy } = await import('../src/retry/check-policy.ts');
+  const bad = checkPolicy('category=greylisted | 1m, 5q\ndefault | 1h\n');
+  assert.equal(bad.ok, false);
+  assert.deepEqual(bad.lines, ['line 1: step 2 "5q": "5q" is not a duration (e.g. 500ms, 90s, 5m, 1h30m, 2d)']);
+  const good = checkPolicy('jitter = 5%\ndomain=example.com | 1m*2\ndefault | 1h...\n', { category: 'greylisted', domain: 'mail.example.com' });
+  assert.deepEqual(good.lines, [
+    'ok: 2 rules, jitter ±5 %',
+    'rule on line 2: 1m*2',
+    'after attempt 1: wait 1m (1 tier hops)',
+    'after attempt 2: wait 1m (1 tier hops)',
+    'after attempt 3: schedule exhausted, the message fails',
+  ]);
+});
