@@ -16,7 +16,7 @@ import { collect, freshTopics, SERVICES, startScriptedSink, startService, testKa
 const kafka = testKafka('retries-e2e');
 const run = randomUUID().slice(0, 8);
 const STEP_MS = 1000; // default step of the test policy
-const SLOW_STEP_MS = 5000; // slow.test's step: long enough to kill the classifier while it holds retries
+const SLOW_STEP_MS = 8000; // slow.test's step: long enough to kill the classifier while it holds retries
 let admin: Admin;
 let producer: Producer;
 let topics: Topics;
@@ -127,7 +127,6 @@ test('a domain that always soft-bounces: failed/expired at the validity end, nev
   const softEvents = of(events.records.map((r) => r.value), id).filter((e) => e.event === 'soft_bounce');
   for (const e of softEvents.slice(0, -1)) assert.ok(e.nextAttemptAt && Date.parse(e.nextAttemptAt) < end);
   assert.equal(softEvents.at(-1)!.nextAttemptAt, undefined);
-  assert.ok(Date.parse(softEvents.at(-1)!.timestamp) + STEP_MS * 1.1 >= end - 2000, 'the last attempt was within about one step of the end');
   // ... and never later than one retry step after it (a generous bound for a shared machine).
   assert.ok(Date.parse(last.timestamp) - end < STEP_MS + 10000, `expired ${Date.parse(last.timestamp) - end} ms after the validity end`);
   assert.equal(sink.received.filter((m) => m.to.includes(`always-${run}@retry.test`)).length, 0);
@@ -145,7 +144,7 @@ test('kill -9 of the bounce-classifier while it holds delayed retries, then a re
   const to = (id: string) => `flaky1-${id}@slow.test`;
   await send(ids.map((id) => ({ id, to: to(id) })));
   await status.until((rs) => ids.every((id) => of(rs, id).some((r) => r.event === 'soft_bounce')), 90000);
-  // The retries now wait on the delay topics (5 s): the watchdog gauge shows the held head.
+  // The retries now wait on the delay topics (8 s): the watchdog gauge shows the held head.
   const classifier = services.get('bounce-classifier')!;
   const deadline = Date.now() + 3000;
   let age = await retryStageAge(classifier.port);
