@@ -148,11 +148,27 @@ export function parsePolicy(text: string, opts: ParseOptions = {}): { policy?: R
         rule[field] = values;
       }
     }
-    if (ok && schedule) rules.push({ ...rule, schedule } as PolicyRule);
+    if (ok && schedule) {
+      const shadow = rules.find((earlier) => covers(earlier, rule));
+      if (shadow) err(`rule can never match: line ${shadow.line} matches every failure it would`);
+      else rules.push({ ...rule, schedule } as PolicyRule);
+    }
   });
   if (defaultLine === undefined) errors.push({ line: 0, message: 'no `default | ...` rule: every failure needs a schedule' });
   if (errors.length > 0) return { errors };
   return { policy: { rules, jitter: jitter ?? DEFAULT_JITTER }, errors };
+}
+
+const coversAll = <T>(a: T[] | undefined, b: T[] | undefined, covered: (bv: T, av: T) => boolean) =>
+  a === undefined || (b !== undefined && b.every((bv) => a.some((av) => covered(bv, av))));
+
+/** Whether every failure `later` matches is already matched by `earlier` (so `later` is dead). */
+function covers(earlier: PolicyRule, later: Partial<PolicyRule>): boolean {
+  return (
+    coversAll(earlier.categories, later.categories, (b, a) => a === b) &&
+    coversAll(earlier.domains, later.domains, (b, a) => domainMatches(b, a)) &&
+    coversAll(earlier.mx, later.mx, (b, a) => a === b || (a.startsWith('.') && (b.endsWith(a) || b === a.slice(1))))
+  );
 }
 
 /** What a rule is matched against. */

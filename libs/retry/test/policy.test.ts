@@ -102,3 +102,22 @@ test('a bad policy gives an error per bad line, with its line number', () => {
   assert.match(errors[6]!.message, /after the default rule \(line 7\)/);
   assert.deepEqual(parsePolicy('category=greylisted | 1m...').errors, [{ line: 0, message: 'no `default | ...` rule: every failure needs a schedule' }]);
 });
+
+test('a rule that an earlier rule always pre-empts is an error (the policy linter)', () => {
+  const text = [
+    'category=quota-issues | 1h...', //                          1
+    'mx=.google.com category=quota-issues | 2h...', //           2: dead, line 1 matches first
+    'domain=example.com | 5m...', //                             3
+    'domain=mail.example.com category=greylisted | 1m...', //    4: dead, subdomain of line 3
+    'mx=.google.com | 30m...', //                                5
+    'mx=.l.google.com,google.com | 30m...', //                   6: dead, covered by line 5
+    'mx=mx.other.test | 30m...', //                              7
+    'mx=.other.test | 30m...', //                                8: fine, wider than line 7
+    'category=greylisted,rate-limited | 2m...', //               9
+    'category=greylisted | 3m...', //                           10: dead
+    'default | 5m...',
+  ].join('\n');
+  const { errors } = parsePolicy(text);
+  assert.deepEqual(errors.map((e) => e.line), [2, 4, 6, 10]);
+  assert.equal(errors[0]!.message, 'rule can never match: line 1 matches every failure it would');
+});
