@@ -20,7 +20,7 @@ import type { InRecord, OutRecord } from '@mta/kafka';
 import { parsePolicy } from '@mta/retry';
 import { createClassifierHandler } from '../src/handler.ts';
 import { shippedRules } from '../src/rules.ts';
-import { createReleaseHandler, notBefore } from '../src/retry/release.ts';
+import { createReleaseHandler, notBeforeOf } from '../src/retry/release.ts';
 import { createRetryScheduler } from '../src/retry/schedule.ts';
 import { loadPolicyFile } from '../src/retry/config.ts';
 import { SHIPPED_POLICY_URL } from '../src/retry-policy.ts';
@@ -41,6 +41,7 @@ const policy = parsePolicy('jitter = 0%\ncategory=greylisted | 1m, 5m...\ndefaul
 const scheduler = createRetryScheduler({ eventsTopic: topics.events, tierTopics, tierDelaysMs, policy: () => policy, now });
 const classify = createClassifierHandler({ topics, rules: shippedRules, now, retry: scheduler });
 const release = createReleaseHandler({ topics, tierTopics, tierDelaysMs, now });
+const notBefore = notBeforeOf(tierTopics, tierDelaysMs);
 
 function delivery(over: Partial<Delivery> = {}): Delivery {
   return {
@@ -211,6 +212,17 @@ test('a soft bounce after the validity end expires at once; the sender refusing 
   assert.equal(x.attempt, 3, 'attempts actually made');
   assert.equal(x.failure?.reason, 'Mailbox full');
   assert.equal(x.failure?.bounceClass, 24);
+});
+
+test('a release time is never later than the tier delay after the record was appended', () => {
+  const rec = (header: string | undefined, topic: string = topics.retry2m): InRecord => ({
+    topic, partition: 0, offset: '0', key: null, value: null, headers: header === undefined ? {} : { [RETRY_NOT_BEFORE_HEADER]: header }, timestamp: String(T0),
+  });
+  assert.equal(notBefore(rec(String(T0 + M))), T0 + M);
+  assert.equal(notBefore(rec(String(T0 + 365 * 24 * H))), T0 + 2 * M, 'a corrupt header cannot block the partition');
+  assert.equal(notBefore(rec(String(T0 + 3 * H), topics.retry4h)), T0 + 3 * H);
+  assert.equal(notBefore(rec(undefined)), 0);
+  assert.equal(notBefore(rec('soon')), 0);
 });
 
 test('hard bounces and deliveries schedule nothing; a bad retry record is dead-lettered', async () => {

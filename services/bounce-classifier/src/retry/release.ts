@@ -14,10 +14,20 @@ export interface ReleaseDeps {
   onRelease?(kind: 'queued' | 'expired' | 'retiered' | 'duplicate'): void;
 }
 
-/** The release time of a tier record: its header (0 when absent: the handler decides at once). */
-export function notBefore(rec: InRecord): number {
-  const h = Number(rec.headers[RETRY_NOT_BEFORE_HEADER]);
-  return Number.isFinite(h) ? h : 0;
+/**
+ * The release time of a tier record: its header, but never later than the record's Kafka
+ * timestamp plus its tier's delay (a record never legitimately waits longer in one tier), so a
+ * corrupt header or a skewed clock cannot block a partition. No header: 0 (the handler decides).
+ */
+export function notBeforeOf(tierTopics: readonly string[], tierDelaysMs: readonly number[]): (rec: InRecord) => number {
+  const delayOf = new Map(tierTopics.map((t, i) => [t, tierDelaysMs[i]!] as const));
+  return (rec) => {
+    const h = Number(rec.headers[RETRY_NOT_BEFORE_HEADER]);
+    if (!Number.isFinite(h)) return 0;
+    const appended = Number(rec.timestamp);
+    const delay = delayOf.get(rec.topic);
+    return delay !== undefined && Number.isFinite(appended) ? Math.min(h, appended + delay) : h;
+  };
 }
 
 /**

@@ -2,7 +2,7 @@ import type { Topics } from '@mta/contracts';
 import { createKafka, DelayStage, type ExtraStage, type LogSink } from '@mta/kafka';
 import type { Metrics } from '@mta/telemetry';
 import type { RetryPolicy } from '@mta/retry';
-import { createReleaseHandler, notBefore } from './release.ts';
+import { createReleaseHandler, notBeforeOf } from './release.ts';
 import { createRetryScheduler, type RetryScheduler } from './schedule.ts';
 
 export interface RetryWiringConfig {
@@ -41,7 +41,7 @@ export function buildRetries(config: RetryWiringConfig, topics: Topics, ctx: { m
     topics: tierTopics,
     deadLetterTopic: topics.deadLetter,
     log: ctx.log,
-    notBefore,
+    notBefore: notBeforeOf(tierTopics, config.retryTiers),
     handle: createReleaseHandler({
       topics,
       tierTopics,
