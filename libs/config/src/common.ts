@@ -23,6 +23,11 @@ const topicEnv: Record<TopicId, string> = {
   events: 'MTA_TOPIC_EVENTS',
   status: 'MTA_TOPIC_STATUS',
   deadLetter: 'MTA_TOPIC_DEAD_LETTER',
+  retry2m: 'MTA_TOPIC_RETRY_2M',
+  retry10m: 'MTA_TOPIC_RETRY_10M',
+  retry30m: 'MTA_TOPIC_RETRY_30M',
+  retry2h: 'MTA_TOPIC_RETRY_2H',
+  retry4h: 'MTA_TOPIC_RETRY_4H',
 };
 
 function topicKeys() {

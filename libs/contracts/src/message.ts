@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { codec } from './codec.ts';
+import { FailureSchema } from './failure-schema.ts';
 
 /** The content of a message: a raw RFC 5322 message, or structured parts composed by the sender. */
 export const ContentSchema = Type.Union([
@@ -38,6 +39,9 @@ const messageFields = {
   acceptedAt: Type.String({ description: 'When ingest accepted the request (ISO 8601).' }),
   validUntil: Type.String({ description: 'Effective validity end, already capped (ISO 8601).' }),
   attempt: Type.Integer({ minimum: 1, description: 'Number of the delivery attempt this record leads to.' }),
+  lastFailure: Type.Optional(
+    Type.Object(FailureSchema.properties, { description: 'Retries: the soft bounce of the previous attempt, so whoever expires the message can give its reason.' }),
+  ),
 };
 
 /** `mta.queue` v1 (ingest → throttle), key = recipient domain. */

@@ -7,6 +7,12 @@ export const DEFAULT_TOPICS = {
   events: 'mta.events',
   status: 'mta.status',
   deadLetter: 'mta.dead-letter',
+  // Tiered delay topics for retries (issue 5, docs/retries.md); delays set by MTA_RETRY_TIERS.
+  retry2m: 'mta.retry.2m',
+  retry10m: 'mta.retry.10m',
+  retry30m: 'mta.retry.30m',
+  retry2h: 'mta.retry.2h',
+  retry4h: 'mta.retry.4h',
 } as const;
 export type TopicId = keyof typeof DEFAULT_TOPICS;
 export type Topics = Record<TopicId, string>;

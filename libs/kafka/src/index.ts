@@ -7,3 +7,5 @@ export * from './offset-tracker.ts';
 export * from './stage.ts';
 export * from './seen-window.ts';
 export * from './stage-service.ts';
+export * from './delay-stage.ts';
+export * from './in-flight-ages.ts';

@@ -1,6 +1,7 @@
-import { runService, stageMetrics, type RuntimeContext } from '@mta/telemetry';
+import { runService, stageMetrics, watchdogMetrics, type RuntimeContext } from '@mta/telemetry';
 import type { FastifyInstance } from 'fastify';
 import { createKafka } from './client.ts';
+import { InFlightAges } from './in-flight-ages.ts';
 import { Stage, type Handler } from './stage.ts';
 
 /** The configuration every stage service has (from `commonKeys` plus its own maxInFlight). */
@@ -23,6 +24,18 @@ export interface StageServiceParts {
   close?(): Promise<void>;
   /** Logged once consuming: what this instance does. */
   describe?: Record<string, unknown>;
+  /** More stages in the same process (e.g. the retry delay topics), started after the main one. */
+  extraStages?: ExtraStage[];
+}
+
+/** A stage run beside the main one (see DelayStage). */
+export interface ExtraStage {
+  readonly name: string;
+  readonly ready: boolean;
+  start(): Promise<void>;
+  stop(timeoutMs: number): Promise<void>;
+  /** For the watchdog gauge: when its oldest held message entered the stage (ms since epoch). */
+  oldest?(): number | undefined;
 }
 
 /**
@@ -46,6 +59,12 @@ export async function runStageService(opts: {
     ...(opts.routes ? { routes: opts.routes } : {}),
     async start(ctx) {
       const parts = opts.setup(ctx);
+      const ages = new InFlightAges();
+      const extras = parts.extraStages ?? [];
+      watchdogMetrics(ctx.metrics.meter, () => [
+        { stage: opts.service, oldest: () => ages.oldest() },
+        ...extras.map((x) => ({ stage: `${opts.service}/${x.name}`, oldest: () => x.oldest?.() })),
+      ]);
       let stage: Stage | undefined = undefined;
       stage = new Stage({
         service: opts.service,
@@ -56,15 +75,16 @@ export async function runStageService(opts: {
         log: ctx.log,
         maxInFlight: config.maxInFlight,
         hooks: stageMetrics(ctx.metrics.meter, () => stage?.inFlightCount ?? 0),
-        handle: parts.handle,
+        handle: ages.wrap(parts.handle),
       });
       await stage.start();
+      for (const x of extras) await x.start();
       ctx.log.info({ topic: opts.inputTopic, brokers: config.kafkaBrokers, ...parts.describe }, `${opts.service} consuming`);
       const s = stage;
       return {
-        readiness: () => ({ ready: s.ready, details: { inFlight: s.inFlightCount, ...parts.details?.() } }),
+        readiness: () => ({ ready: s.ready && extras.every((x) => x.ready), details: { inFlight: s.inFlightCount, ...parts.details?.() } }),
         stop: async () => {
-          await s.stop(config.shutdownTimeoutMs);
+          await Promise.all([s.stop(config.shutdownTimeoutMs), ...extras.map((x) => x.stop(config.shutdownTimeoutMs))]);
           await parts.close?.();
         },
       };

@@ -3,3 +3,4 @@ export * from './metrics.ts';
 export * from './http.ts';
 export * from './runtime.ts';
 export * from './stage-metrics.ts';
+export * from './watchdog.ts';

@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { commonKeys, int, type Key } from '@mta/config';
 import { loadRuleFile, SHIPPED_RULES_URL, type Rule } from './rules.ts';
+import { retryKeys } from './retry/config.ts';
 
 const rulesFile: Key<{ path: string; rules: readonly Rule[] }> = {
   env: 'MTA_BOUNCE_RULES',
@@ -22,4 +23,5 @@ export const classifierKeys = {
   ...commonKeys('bounce-classifier', 8084),
   rules: rulesFile,
   maxInFlight: int('MTA_MAX_IN_FLIGHT', 'Attempts handled at once before consumption waits.', 5000, 1),
+  ...retryKeys,
 };

@@ -1,5 +1,6 @@
 import { AttemptCodec, DeliveryCodec, type Attempt, type Delivery } from '@mta/contracts';
 import { deadLetter, SeenWindow, type Handler, type InRecord, type OutRecord } from '@mta/kafka';
+import { expiredAttempt } from './expired.ts';
 
 export const dedupeKey = (messageId: string, attempt: number): string => `${messageId}:${attempt}`;
 
@@ -40,6 +41,8 @@ export function createSenderHandler(opts: SenderHandlerOptions): Handler {
       return [deadLetter(opts.topics.deadLetter, service, rec, { code, message: `${service}: ${message}`, ...(path ? { field: path } : {}) })];
     }
     const d = decoded.value;
+    const expired = expiredAttempt(d, new Date());
+    if (expired) return [{ topic: opts.topics.attempts, key: d.messageId, value: AttemptCodec.encode(expired) }];
     const key = dedupeKey(d.messageId, d.attempt);
     if (inFlight.has(key) || dedupe.has(key)) {
       opts.onDuplicate?.(d);
@@ -53,6 +56,7 @@ export function createSenderHandler(opts: SenderHandlerOptions): Handler {
       inFlight.delete(key);
     }
     if (attempt.outcome === 'delivered') dedupe.add(key);
+    else attempt = { ...attempt, delivery: d }; // carried so the bounce-classifier can schedule the retry
     opts.onAttempt?.(attempt);
     return [{ topic: opts.topics.attempts, key: attempt.messageId, value: AttemptCodec.encode(attempt) }];
   };
