@@ -106,15 +106,18 @@ export async function startPeer(b: PeerBehaviour = {}): Promise<Peer> {
     onData(stream, session: SMTPServerSession, cb) {
       const chunks: Buffer[] = [];
       let bytes = 0;
+      let dropped = false;
       stream.on('data', (c: Buffer) => {
         chunks.push(c);
         bytes += c.length;
-        if (b.dropInData !== undefined && bytes >= b.dropInData) {
+        if (b.dropInData !== undefined && bytes >= b.dropInData && !dropped) {
+          dropped = true;
           // Cut the TCP connection in the middle of the message, as a crashing peer would.
           connectionOf(server, session.id)?.destroy();
         }
       });
       stream.on('end', async () => {
+        if (dropped) return;
         if (b.slow?.at === 'data') await wait(b.slow.ms);
         const mailFrom = session.envelope.mailFrom;
         received.push({
