@@ -5,3 +5,4 @@ export * from './dns.ts';
 export * from './tls.ts';
 export * from './dkim.ts';
 export * from './peers.ts';
+export * from './postfix-sink.ts';

@@ -4,7 +4,12 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { generateDkimKey, startDns, type FakeDns, type TestDkimKey } from '@mta/testkit';
+import { verpDecode } from '@mta/contracts';
+import { generateDkimKey, startDns, startPostfixSink, type FakeDns, type TestDkimKey } from '@mta/testkit';
+import { createDeliver } from '../src/deliver.ts';
+import { createDnsResolver, createMxLookup } from '../src/mx.ts';
+import { parseRoutes } from '../src/routes.ts';
+import { TransportCache } from '../src/transports.ts';
 import { compose, messageBytes } from '../src/compose.ts';
 import { createDkimSigner, fromDomain } from '../src/dkim.ts';
 import { DkimKeyStore } from '../src/dkim-keys.ts';
@@ -41,8 +46,8 @@ before(async () => {
   keys = {
     rsa: generateDkimKey('rsa'),
     ed: generateDkimKey('ed25519'),
-    platform: generateDkimKey('rsa'),
-    rotated: generateDkimKey('rsa'),
+    platform: generateDkimKey('rsa', 1024),
+    rotated: generateDkimKey('rsa', 1024),
   };
   dns = await startDns({
     's2026a._domainkey.sender.test': { txt: [keys.rsa!.txt] },
@@ -133,4 +138,33 @@ test('key store: parsed once, unusable files reported, a new selector picked up 
   const r = await verify(Buffer.concat([Buffer.from(await sign(body)), body]));
   assert.deepEqual(r.map((x) => [x.s, x.ok]), [['s2026b', true], ['ed2026a', true]]);
   rmSync(join(dir, 'sender.test', 's2026b.pem'));
+});
+
+test("Postfix's smtp-sink receives a signed message with a VERP envelope; the copy it stored verifies", async () => {
+  const sink = await startPostfixSink();
+  const transports = new TransportCache({ ehloName: 'mta.sender.test', tls: 'opportunistic', connectionTimeoutMs: 3000, greetingTimeoutMs: 3000, socketTimeoutMs: 10_000 });
+  try {
+    const routes = parseRoutes(`sink.test=127.0.0.1:${sink.port}`);
+    assert.ok(routes.ok);
+    const deliver = createDeliver({
+      mx: createMxLookup({ resolver: createDnsResolver({ server: dns.server, timeoutMs: 1000, tries: 1 }) }),
+      transports,
+      routes: routes.routes,
+      idDomain: 'mta.test',
+      bounceDomain: 'bounces.platform.test',
+      dkim: createDkimSigner({ dir, refreshMs: 60_000, platformDomain: 'platform.test' }),
+    });
+    const d = delivery({ to: 'someone@sink.test', messageId: `sink-${process.pid}` });
+    const a = await deliver(d);
+    assert.equal(a.outcome, 'delivered', JSON.stringify(a.error));
+    assert.match(a.smtp!.response!, /^250 2\.0\.0 Ok/);
+    const dump = sink.messages().find((m) => m.includes(d.messageId));
+    assert.ok(dump, 'smtp-sink stored the message');
+    const mailFrom = /^X-Mail-Args: <([^>]+)>/m.exec(dump.toString('utf8'))![1]!;
+    assert.equal(verpDecode(mailFrom, ['bounces.platform.test']), d.messageId);
+    assert.deepEqual((await verify(dump)).map((r) => [r.d, r.ok]), [['sender.test', true], ['sender.test', true], ['platform.test', true]]);
+  } finally {
+    await transports.closeAll();
+    await sink.close();
+  }
 });
