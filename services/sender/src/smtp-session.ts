@@ -43,7 +43,7 @@ export function sendOnce(options: SMTPPoolOptions, message: SendMailOptions & { 
         resolve(info!);
       }
     };
-    conn.once('error', (err: Error) => finish(err));
+    conn.on('error', (err: Error) => finish(err)); // 'on': a late error after QUIT must not go unhandled
     conn.once('end', () => finish(Object.assign(new Error('Connection closed unexpectedly'), { code: 'ECONNECTION', command: 'CONN' })));
     conn.connect(() => {
       if (opts.requireSmtpUtf8 && !(conn._supportedExtensions ?? []).includes('SMTPUTF8')) {
