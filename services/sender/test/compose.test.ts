@@ -63,3 +63,12 @@ test('messageIdHeader', () => {
   assert.equal(messageIdHeader('<abc@z>', 'b@x.test', 'mta.test'), '<abc@z>');
   assert.equal(messageIdHeader('a<b>c d', 'b@x.test', 'mta.test'), '<abcd@x.test>');
 });
+
+test('From domain of a message, for DKIM', async () => {
+  const { fromDomain } = await import('../src/dkim.ts');
+  const b = (s: string) => Buffer.from(s);
+  assert.equal(fromDomain(b('Subject: x\r\nFrom: "A, B" <a@Example.ORG>\r\n\r\nFrom: body@other.test\r\n')), 'example.org');
+  assert.equal(fromDomain(b('from:\n  news@folded.test\n\nx')), 'folded.test');
+  assert.equal(fromDomain(b('Subject: none\r\n\r\nFrom: body@other.test\r\n')), undefined);
+  assert.equal(fromDomain(b('From: undisclosed\r\n\r\n')), undefined);
+});
