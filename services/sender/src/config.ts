@@ -106,6 +106,7 @@ export const senderKeys = {
   connectionTimeoutMs: int('MTA_SMTP_CONNECTION_TIMEOUT_MS', 'Time to establish a TCP connection to a mail host.', 30_000, 100),
   greetingTimeoutMs: int('MTA_SMTP_GREETING_TIMEOUT_MS', 'Time to wait for the 220 greeting once connected.', 30_000, 100),
   socketTimeoutMs: int('MTA_SMTP_SOCKET_TIMEOUT_MS', 'Inactivity time after which an SMTP connection is dropped.', 120_000, 100),
+  messageTimeoutMs: int('MTA_SMTP_MESSAGE_TIMEOUT_MS', 'Deadline of one message on its connection, DATA included (0 = none): bounds peers that trickle.', 600_000, 0),
   transportIdleMs: int('MTA_SMTP_IDLE_CLOSE_MS', 'Idle time after which a pooled connection, and an unused destination pool, are closed.', 60_000, 1000),
   hostFailureMemoryMs: int('MTA_HOST_FAILURE_MEMORY_MS', 'How long a host that refused or timed out a connection is skipped (0 = never).', 30_000, 0),
   maxMxHosts: int('MTA_MAX_MX_HOSTS', 'Most MX hosts tried for one attempt before it fails (transiently).', 5, 1, 20),

@@ -61,6 +61,7 @@ export function buildSender(config: SenderConfig, opts: BuildSenderOptions): Sen
     connectionTimeoutMs: config.connectionTimeoutMs,
     greetingTimeoutMs: config.greetingTimeoutMs,
     socketTimeoutMs: config.socketTimeoutMs,
+    messageTimeoutMs: config.messageTimeoutMs,
     idleCloseMs: config.transportIdleMs,
   });
   const deliver = createDeliver({

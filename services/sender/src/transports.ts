@@ -39,6 +39,12 @@ export interface TransportCacheOptions {
   connectionTimeoutMs: number;
   greetingTimeoutMs: number;
   socketTimeoutMs: number;
+  /**
+   * Deadline of one message from handing it to the pool to the final reply (0 = none). The
+   * other timeouts are per phase and reset by any traffic; this one bounds a peer that trickles
+   * its DATA replies (or bytes) forever. On expiry the connection carrying it is closed.
+   */
+  messageTimeoutMs?: number;
   /** A transport (and a pooled connection) unused for this long is closed. Default 60 s. */
   idleCloseMs?: number;
   /** Times the pool re-sends a message whose connection closed under it. Default 1. */
@@ -93,12 +99,22 @@ export class TransportCache {
   async send(target: TransportTarget, message: PoolMessage): Promise<SendInfo> {
     if (this.closed) throw Object.assign(new Error('sender is shutting down'), { code: 'ECONNECTION', command: 'CONN' });
     const entry = this.entry(target);
+    const deadline = this.opts.messageTimeoutMs;
     entry.pending++;
     try {
-      const info: SendInfo = await entry.mail.sendMail(message);
+      const info: SendInfo = await entry.mail.sendMail(deadline ? { ...message, signal: AbortSignal.timeout(deadline) } : message);
       const tls = poolTls(entry.mail);
       if (tls) info.tls = tls;
       return info;
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'EABORT') throw err;
+      // Connect, greeting and each command have their own timers, so a deadline that expires is
+      // almost always a DATA phase that never ends.
+      throw Object.assign(new Error(`message not delivered within ${deadline} ms (MTA_SMTP_MESSAGE_TIMEOUT_MS)`), {
+        code: 'ETIMEDOUT',
+        command: 'DATA',
+        timeoutType: 'MESSAGE_TIMEOUT',
+      });
     } finally {
       entry.pending--;
       entry.lastUsed = this.now();

@@ -25,6 +25,7 @@ let mx: MxLookup;
 let https: Server;
 let transports: TransportCache;
 let slowTransports: TransportCache;
+let deadlineTransports: TransportCache;
 const peers: Record<string, Peer> = {};
 
 const checked = (a: Attempt): Attempt => {
@@ -51,7 +52,7 @@ function routes(spec: string) {
 
 before(async () => {
   certs = generateCerts(['mx.tls.test', 'mx.sts.test', 'mta-sts.sts.test', 'mta-sts.stsother.test', 'mta-sts.stscert.test']);
-  const [tls, plain, grey, drop, slow, partial, noutf8, pooled] = await Promise.all([
+  const [tls, plain, grey, drop, slow, partial, noutf8, pooled, slowData] = await Promise.all([
     startPeer({ tls: certs }),
     startPeer({}),
     startPeer({ greylist: true }),
@@ -60,8 +61,9 @@ before(async () => {
     startPeer({ rejectRcpt: (a) => (a.startsWith('nobody') ? '550 5.1.1 No such user here' : undefined) }),
     startPeer({ smtputf8: false }),
     startPeer({ requireAddress: ['127.0.0.2', '127.0.0.3'] }),
+    startPeer({ slow: { ms: 1500, at: 'data' } }),
   ]);
-  Object.assign(peers, { tls, plain, grey, drop, slow, partial, noutf8, pooled });
+  Object.assign(peers, { tls, plain, grey, drop, slow, partial, noutf8, pooled, slowData });
   dns = await startDns({
     'tls.test': { mx: [{ exchange: 'mx.tls.test', priority: 10 }] },
     'mx.tls.test': { a: ['127.0.0.1'] },
@@ -86,10 +88,11 @@ before(async () => {
   const timeouts = { connectionTimeoutMs: 3000, greetingTimeoutMs: 3000, socketTimeoutMs: 10_000 };
   transports = new TransportCache({ ehloName: 'mta.sender.test', tls: 'opportunistic', ca: certs.ca, ...timeouts });
   slowTransports = new TransportCache({ ehloName: 'mta.sender.test', tls: 'opportunistic', connectionTimeoutMs: 3000, greetingTimeoutMs: 3000, socketTimeoutMs: 400 });
+  deadlineTransports = new TransportCache({ ehloName: 'mta.sender.test', tls: 'opportunistic', ...timeouts, messageTimeoutMs: 400 });
 });
 
 after(async () => {
-  await Promise.all([transports.closeAll(), slowTransports.closeAll()]);
+  await Promise.all([transports.closeAll(), slowTransports.closeAll(), deadlineTransports.closeAll()]);
   await Promise.all([...Object.values(peers).map((p) => p.close()), dns.close(), new Promise((r) => https.close(r))]);
 });
 
@@ -215,6 +218,14 @@ test('peer slower than the socket timeout: ETIMEDOUT, a transient failure', asyn
   assert.equal(a.outcome, 'failed');
   assert.equal(a.error?.code, 'ETIMEDOUT', JSON.stringify(a.error));
   assert.equal(a.error?.responseCode, undefined);
+});
+
+test('peer that does not end DATA within the message deadline (socket timeout far longer): ETIMEDOUT at DATA', async () => {
+  const deliver = createDeliver({ mx, transports: deadlineTransports, routes: routes(`slowdata.test=127.0.0.1:${peers.slowData!.port}`), idDomain: 'mta.test' });
+  const a = checked(await deliver(to('x', 'slowdata.test')));
+  assert.equal(a.outcome, 'failed');
+  assert.deepEqual([a.error?.code, a.error?.command, a.error?.responseCode], ['ETIMEDOUT', 'DATA', undefined], JSON.stringify(a.error));
+  assert.match(a.error!.message, /MTA_SMTP_MESSAGE_TIMEOUT_MS/);
 });
 
 test('peer rejecting some recipients of a session: per-recipient outcomes, one connection', async () => {
