@@ -88,6 +88,10 @@ export function dnsError(f: DnsFailure): { error: SendError; smtp: SmtpReply } {
  * is tried in turn while the failure is about the host (connection refused/timed out/dropped,
  * TLS, bad greeting, 421); a reply about the message (4xx/5xx to MAIL, RCPT, DATA) ends the
  * attempt. Hosts that failed to connect are remembered for a while and skipped without dialling.
+ *
+ * The message is composed and DKIM-signed once per attempt; it leaves from the source address
+ * of its IP pool (`source-ip.ts`) in the TLS mode of its domain (`tls-policy.ts`), MTA-STS
+ * `enforce` policies skipping MX hosts they do not list. See docs/sender.md.
  */
 export function createDeliver(deps: DeliverDeps): Deliver {
   const now = deps.now ?? Date.now;
