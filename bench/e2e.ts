@@ -5,13 +5,19 @@
  * p50/p99 latency request → sent, and the same messages sent by one bare nodemailer pool straight
  * to the same sink as a baseline measured in this invocation.
  *
+ * DKIM: BENCH_DKIM=both (default) runs the pipeline twice in this invocation, without and with
+ * an RSA-2048 DKIM signature on every message (MTA_DKIM_DIR with a generated key for the From
+ * domain), and reports both and their ratio; `off` or `on` runs one. With MTA_PROFILE_DIR set,
+ * every service writes a V8 CPU profile per run and the sender's is summarised (self time by
+ * package and the heaviest functions).
+ *
  *   BENCH_MESSAGES=20000 BENCH_DOMAINS=20 npm run bench
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir, cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { randomUUID } from 'node:crypto';
+import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { Kafka, logLevel } from 'kafkajs';
 import nodemailer from 'nodemailer';
 import { TOPIC_ENV } from '@mta/config';
@@ -19,6 +25,7 @@ import type { StatusRecord, Topics } from '@mta/contracts';
 import { freePort, freshTopics, ROOT, SERVICES, startService, startSink, type ServiceProcess } from '@mta/testkit';
 // @ts-expect-error plain JS module without types
 import { kafkaFromEnvOrStart } from '../deploy/kafka/local-kafka.mjs';
+import { summarizeProfile, type ProfileSummary } from './profile.ts';
 
 const N = Number(process.env.BENCH_MESSAGES ?? 20000);
 const DOMAINS = Number(process.env.BENCH_DOMAINS ?? 20);
@@ -79,24 +86,35 @@ async function baseline(port: number, run: string): Promise<{ seconds: number; r
   return { seconds, rate: N / seconds };
 }
 
-async function main() {
-  const kafkaHandle = await kafkaFromEnvOrStart({ log: (m: string) => log(`kafka: ${m}`) });
-  const kafka = new Kafka({ clientId: 'bench', brokers: [kafkaHandle.brokers], logLevel: logLevel.NOTHING });
+interface Pass {
+  dkim: boolean;
+  sent: number;
+  failed: number;
+  producedInSeconds: number;
+  seconds: number;
+  messagesPerSecond: number;
+  latencyMs: { p50: number; p99: number; max: number };
+  /** CPU time per sent message, per process (robust to other load on the machine, unlike rates). */
+  cpuMsPerMessage: Record<string, number>;
+  /** What the measured CPU cost allows on this machine's cores if nothing else ran. */
+  cpuBoundMessagesPerSecond: number;
+  senderProfile?: ProfileSummary;
+}
+
+/** One run of the whole pipeline on fresh topics and fresh service processes. */
+async function runPass(kafka: Kafka, brokers: string, sinkPort: number, rules: string, dkimDir: string | undefined, kafkaPid: number | undefined): Promise<Pass> {
   const admin = kafka.admin();
   await admin.connect();
   const topics: Topics = await freshTopics(admin, 6);
-  const sink = await startSmtpSink();
-  log(`sink: ${sink.kind} on 127.0.0.1:${sink.port}`);
   const run = randomUUID().slice(0, 8);
-  const rulesDir = mkdtempSync(join(tmpdir(), 'mta-bench-'));
-  const rules = join(rulesDir, 'limits.yaml');
-  writeFileSync(rules, 'defaults: { messagesPerSecond: 100000, maxConnections: 10, messagesPerConnection: 100 }\n');
-
-  log(`baseline: one nodemailer pool (10 connections) straight to the sink, ${N} messages`);
-  const base = await baseline(sink.port, `base-${run}`);
-  log(`baseline: ${base.rate.toFixed(0)} msg/s`);
-
-  const env: Record<string, string> = { KAFKA_BROKERS: kafkaHandle.brokers, MTA_ROUTES: `*=127.0.0.1:${sink.port}`, MTA_THROTTLE_RULES: rules, LOG_LEVEL: 'warn' };
+  const profileRoot = process.env.MTA_PROFILE_DIR;
+  const profileDir = profileRoot ? join(profileRoot, `${dkimDir ? 'dkim' : 'nodkim'}-${run}`) : undefined;
+  const env: Record<string, string> = { KAFKA_BROKERS: brokers, MTA_ROUTES: `*=127.0.0.1:${sinkPort}`, MTA_THROTTLE_RULES: rules, LOG_LEVEL: 'warn', MTA_MTA_STS: 'false' };
+  if (dkimDir) env.MTA_DKIM_DIR = dkimDir;
+  if (profileDir) {
+    mkdirSync(profileDir, { recursive: true });
+    process.env.MTA_PROFILE_DIR = profileDir;
+  }
   for (const [id, name] of Object.entries(topics)) env[TOPIC_ENV[id as keyof Topics]] = name;
   const services: ServiceProcess[] = await Promise.all(SERVICES.map((s) => startService(s, { ...env, MTA_GROUP_ID: `bench-${s}-${run}` })));
   log(`services ready: ${services.map((s) => `${s.name}:${s.port}`).join(' ')}`);
@@ -130,7 +148,7 @@ async function main() {
   const producer = kafka.producer();
   await producer.connect();
   log(`producing ${N} requests of ~5 KB to ${DOMAINS} domains`);
-  const cpuPids: Record<string, number | undefined> = { kafka: kafkaHandle.pid ?? (Number(process.env.BENCH_KAFKA_PID) || undefined), ...Object.fromEntries(services.map((s) => [s.name, s.child.pid])) };
+  const cpuPids: Record<string, number | undefined> = { kafka: kafkaPid, ...Object.fromEntries(services.map((s) => [s.name, s.child.pid])) };
   const cpuBefore = Object.fromEntries(Object.entries(cpuPids).map(([k, pid]) => [k, cpuSeconds(pid)]));
   const benchCpuBefore = process.cpuUsage();
   const t0 = performance.now();
@@ -157,50 +175,89 @@ async function main() {
   clearTimeout(timeout);
   clearInterval(progress);
   const seconds = (lastSentAt - t0) / 1000;
-  // CPU per message, per process: robust to other load on the machine, unlike wall-clock rates.
   const cpuMsPerMessage: Record<string, number> = {};
   for (const [k, pid] of Object.entries(cpuPids)) cpuMsPerMessage[k] = +(((cpuSeconds(pid) - cpuBefore[k]!) * 1000) / Math.max(1, sent)).toFixed(3);
   const benchCpu = process.cpuUsage(benchCpuBefore);
   cpuMsPerMessage['bench (producer + status reader)'] = +((benchCpu.user + benchCpu.system) / 1000 / Math.max(1, sent)).toFixed(3);
   const cpuTotal = Object.values(cpuMsPerMessage).filter(Number.isFinite).reduce((a, b) => a + b, 0);
+  cpuMsPerMessage.total = +cpuTotal.toFixed(3);
   latencies.sort((a, b) => a - b);
-  const result = {
-    benchmark: 'e2e: mta.requests → five services → SMTP sink → mta.status',
-    at: new Date().toISOString(),
-    machine: { cpus: cpus().length, memoryGiB: Math.round(totalmem() / 2 ** 30) },
-    messages: N,
-    messageBytes: Buffer.byteLength(JSON.stringify(message(0, run))),
-    domains: DOMAINS,
-    sink: sink.kind,
-    dkim: false,
+  await consumer.disconnect();
+  await producer.disconnect();
+  await Promise.all(services.map((s) => s.stop()));
+  await admin.deleteTopics({ topics: Object.values(topics) }).catch(() => undefined);
+  await admin.disconnect();
+  if (profileRoot) process.env.MTA_PROFILE_DIR = profileRoot;
+  const pass: Pass = {
+    dkim: dkimDir !== undefined,
     sent,
     failed,
     producedInSeconds: +producedIn.toFixed(2),
     seconds: +seconds.toFixed(2),
     messagesPerSecond: +(sent / seconds).toFixed(0),
     latencyMs: { p50: +pct(latencies, 50).toFixed(0), p99: +pct(latencies, 99).toFixed(0), max: +(latencies.at(-1) ?? NaN).toFixed(0) },
-    cpuMsPerMessage: { ...cpuMsPerMessage, total: +cpuTotal.toFixed(3) },
+    cpuMsPerMessage,
     cpuBoundMessagesPerSecond: +((cpus().length * 1000) / cpuTotal).toFixed(0),
+  };
+  const prof = profileDir ? join(profileDir, 'sender.cpuprofile') : undefined;
+  if (prof && existsSync(prof)) pass.senderProfile = summarizeProfile(prof);
+  log(`${pass.dkim ? 'with' : 'without'} DKIM: ${pass.messagesPerSecond} msg/s, p50 ${pass.latencyMs.p50} ms, p99 ${pass.latencyMs.p99} ms`);
+  return pass;
+}
+
+async function main() {
+  const kafkaHandle = await kafkaFromEnvOrStart({ log: (m: string) => log(`kafka: ${m}`) });
+  const kafka = new Kafka({ clientId: 'bench', brokers: [kafkaHandle.brokers], logLevel: logLevel.NOTHING });
+  const sink = await startSmtpSink();
+  log(`sink: ${sink.kind} on 127.0.0.1:${sink.port}`);
+  const run = randomUUID().slice(0, 8);
+  const rulesDir = mkdtempSync(join(tmpdir(), 'mta-bench-'));
+  const rules = join(rulesDir, 'limits.yaml');
+  writeFileSync(rules, 'defaults: { messagesPerSecond: 100000, maxConnections: 10, messagesPerConnection: 100 }\n');
+  // An RSA-2048 key for the From domain of every bench message (brand.example).
+  const dkimDir = join(rulesDir, 'dkim');
+  mkdirSync(join(dkimDir, 'brand.example'), { recursive: true });
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  writeFileSync(join(dkimDir, 'brand.example', 's2048.pem'), privateKey.export({ type: 'pkcs8', format: 'pem' }));
+  const mode = process.env.BENCH_DKIM ?? 'both';
+
+  log(`baseline: one nodemailer pool (10 connections) straight to the sink, ${N} messages`);
+  const base = await baseline(sink.port, `base-${run}`);
+  log(`baseline: ${base.rate.toFixed(0)} msg/s`);
+
+  // The broker's pid: ours when this run started it, else BENCH_KAFKA_PID (an external broker) if given.
+  const kafkaPid: number | undefined = kafkaHandle.pid ?? (Number(process.env.BENCH_KAFKA_PID) || undefined);
+  const passes: Pass[] = [];
+  if (mode !== 'on') passes.push(await runPass(kafka, kafkaHandle.brokers, sink.port, rules, undefined, kafkaPid));
+  if (mode !== 'off') passes.push(await runPass(kafka, kafkaHandle.brokers, sink.port, rules, dkimDir, kafkaPid));
+  const without = passes.find((p) => !p.dkim);
+  const withDkim = passes.find((p) => p.dkim);
+  const result = {
+    benchmark: 'e2e: mta.requests → five services → SMTP sink → mta.status',
+    at: new Date().toISOString(),
+    machine: { cpus: cpus().length, memoryGiB: Math.round(totalmem() / 2 ** 30), shared: process.env.BENCH_SHARED_NOTE ?? null },
+    messages: N,
+    messageBytes: Buffer.byteLength(JSON.stringify(message(0, run))),
+    domains: DOMAINS,
+    sink: sink.kind,
+    passes,
     baseline: { what: 'one nodemailer pool, 10 connections, straight to the same sink, no Kafka', messagesPerSecond: +base.rate.toFixed(0) },
-    ratioToBaseline: +((sent / seconds) / base.rate).toFixed(2),
+    ratioToBaseline: Object.fromEntries(passes.map((p) => [p.dkim ? 'dkim' : 'noDkim', +(p.messagesPerSecond / base.rate).toFixed(2)])),
+    dkimToNoDkim: without && withDkim ? +(withDkim.messagesPerSecond / without.messagesPerSecond).toFixed(2) : null,
   };
   console.log(JSON.stringify(result, null, 2));
   mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
   const file = join(ROOT, 'bench', 'results', `e2e-${result.at.replace(/[:.]/g, '-')}.json`);
   writeFileSync(file, JSON.stringify(result, null, 2));
   log(`written to ${file}`);
-
-  await consumer.disconnect();
-  await producer.disconnect();
-  await Promise.all(services.map((s) => s.stop()));
-  await admin.deleteTopics({ topics: Object.values(topics) }).catch(() => undefined);
-  await admin.disconnect();
   await sink.close();
   await kafkaHandle.stop();
-  if (sent < N) {
-    console.error(`[bench] only ${sent}/${N} sent (${failed} failed)`);
+  const short = passes.filter((p) => p.sent < N);
+  if (short.length) {
+    console.error(`[bench] not every message was sent: ${short.map((p) => `${p.dkim ? 'dkim' : 'no dkim'} ${p.sent}/${N} (${p.failed} failed)`).join(', ')}`);
     process.exit(1);
   }
 }
+
 
 await main();

@@ -3,3 +3,7 @@ export * from './kafka.ts';
 export * from './processes.ts';
 export * from './dns.ts';
 export * from './scripted-sink.ts';
+export * from './tls.ts';
+export * from './dkim.ts';
+export * from './peers.ts';
+export * from './postfix-sink.ts';

@@ -1,23 +1,30 @@
-import type { Delivery } from '@mta/contracts';
+import { verpEncode, type Delivery } from '@mta/contracts';
 import type { SendMailOptions } from 'nodemailer';
+import MailComposer from 'nodemailer/lib/mail-composer';
 
 /**
  * What nodemailer is handed for one delivery.
  *
- * - Raw content is sent byte for byte: only the envelope (MAIL FROM / RCPT TO) is given, the
- *   message keeps its own headers (nodemailer adds nothing to a `raw` message).
- * - Structured content is composed into MIME by nodemailer: From (the header From Campaign
- *   gave), To, Subject, text and/or html, extra headers, and a Message-ID derived from the
- *   delivery's messageId (unless the headers carry one) so asynchronous bounces can be matched.
+ * - Raw content is sent byte for byte apart from one trace header put on top (and the DKIM
+ *   signatures the sender adds later): the message keeps its own headers.
+ * - Structured content is composed into MIME by nodemailer's MailComposer: From (the header
+ *   From Campaign gave), To, Subject, text and/or html, extra headers, Date, MIME-Version, the
+ *   trace header and a Message-ID derived from the delivery's messageId (unless the headers
+ *   carry one).
  *
  * Header injection (CR/LF in header values, forbidden names) was rejected upstream by ingest,
  * so values are passed as they are; nodemailer folds and encodes them.
  */
-export type Composed = SendMailOptions;
+export type Composed = SendMailOptions & { envelope: { from: string; to: string[] } };
+
+/** Trace header naming the messageId, so a copy of the message found anywhere leads back to it. */
+export const TRACE_HEADER = 'X-MTA-Message-Id';
 
 export interface ComposeOptions {
   /** Domain of generated Message-IDs when the envelope sender has none (null sender). */
   idDomain: string;
+  /** MTA_BOUNCE_DOMAIN: when set, the envelope sender is the VERP address of the messageId there. */
+  bounceDomain?: string | undefined;
 }
 
 const hasHeader = (headers: Record<string, string> | undefined, name: string): boolean =>
@@ -31,14 +38,40 @@ export function messageIdHeader(messageId: string, mailFrom: string, idDomain: s
   return `<${messageId.replace(/[<>@\s]/g, '')}@${domain}>`;
 }
 
+/**
+ * MAIL FROM: the VERP address encoding the messageId on the bounce domain when one is
+ * configured, else the request's mailFrom. A null sender (`<>`, DSNs) stays null either way.
+ */
+export function envelopeSender(d: Pick<Delivery, 'messageId' | 'mailFrom'>, bounceDomain: string | undefined): string {
+  if (d.mailFrom === '' || !bounceDomain) return d.mailFrom;
+  return verpEncode(d.messageId, bounceDomain);
+}
+
+/** A messageId as a header value (control characters cannot appear in a header). */
+const traceValue = (messageId: string): string => messageId.replace(/[\x00-\x1f\x7f]/g, '');
+
+/** The raw message with the trace header on top, using the message's own line ending. */
+export function withTraceHeader(raw: string, messageId: string): string {
+  const eol = /\r\n/.test(raw.slice(0, 4096)) || !raw.includes('\n') ? '\r\n' : '\n';
+  return `${TRACE_HEADER}: ${traceValue(messageId)}${eol}${raw}`;
+}
+
 export function compose(d: Delivery, opts: ComposeOptions): Composed {
-  const envelope = { from: d.mailFrom, to: [d.to] };
+  const envelope = { from: envelopeSender(d, opts.bounceDomain), to: [d.to] };
   const c = d.content;
-  if (c.kind === 'raw') return { envelope, raw: c.raw };
+  if (c.kind === 'raw') return { envelope, raw: withTraceHeader(c.raw, d.messageId) };
   const out: Composed = { envelope, from: d.from, to: d.to, subject: c.subject };
   if (c.text !== undefined) out.text = c.text;
   if (c.html !== undefined) out.html = c.html;
-  if (c.headers !== undefined) out.headers = c.headers;
+  out.headers = { ...(c.headers ?? {}), [TRACE_HEADER]: traceValue(d.messageId) };
   if (!hasHeader(c.headers, 'message-id')) out.messageId = messageIdHeader(d.messageId, d.mailFrom, opts.idDomain);
   return out;
+}
+
+/** The message's bytes as they go on the wire (before DKIM signatures). */
+export async function messageBytes(c: Composed): Promise<Buffer> {
+  if (typeof c.raw === 'string') return Buffer.from(c.raw, 'utf8');
+  if (Buffer.isBuffer(c.raw)) return c.raw;
+  const { envelope: _e, ...mail } = c;
+  return new MailComposer({ ...mail, disableFileAccess: true, disableUrlAccess: true }).compile().build();
 }

@@ -1,17 +1,26 @@
+import { isAscii } from 'node:buffer';
 import { isIP } from 'node:net';
+import type { IpPools } from '@mta/config';
 import type { Attempt, Delivery, SmtpReply } from '@mta/contracts';
-import type { SendMailOptions, SMTPPoolSentMessageInfo } from 'nodemailer';
-import { compose } from './compose.ts';
+import { compose, messageBytes } from './compose.ts';
+import type { DkimSign } from './dkim.ts';
 import type { HostMemory } from './host-memory.ts';
 import { rotateEqualPreference, type DnsFailure } from './mx-decide.ts';
 import type { MxLookup } from './mx.ts';
 import { DEFAULT_SMTP_PORT, hostPort, routeFor, type Routes } from './routes.ts';
 import { failureReply, judgeTransportError, successReply, toSendError, type SendError } from './smtp-result.ts';
-import type { TransportTarget } from './transports.ts';
+import { chooseSource } from './source-ip.ts';
+import { configuredTls, effectiveTls, type ConfiguredTls, type TlsMode, type TlsPolicies } from './tls-policy.ts';
+import type { MtaSts, StsPolicy } from './mta-sts.ts';
+import type { PoolMessage, SendInfo, TransportTarget } from './transports.ts';
 
 export interface DeliverDeps {
   mx: MxLookup;
-  transports: { send(target: TransportTarget, message: SendMailOptions): Promise<SMTPPoolSentMessageInfo> };
+  transports: {
+    send(target: TransportTarget, message: PoolMessage): Promise<SendInfo>;
+    /** For envelopes with non-ASCII addresses (absent: they go through `send`). */
+    sendRequiringSmtpUtf8?(target: TransportTarget, message: PoolMessage & { raw: Buffer }): Promise<SendInfo>;
+  };
   /** Static routes, consulted before MX. */
   routes?: Routes | undefined;
   /** Hosts that recently failed to connect; absent = no memory. */
@@ -25,6 +34,19 @@ export interface DeliverDeps {
   /** Most addresses tried per host. Default 2. */
   maxAddressesPerHost?: number;
   now?: () => number;
+  /** MTA_BOUNCE_DOMAIN: envelope senders become VERP addresses there. */
+  bounceDomain?: string | undefined;
+  /** DKIM signer (absent: messages go unsigned). */
+  dkim?: DkimSign | undefined;
+  /** Told when signing fails; the message then goes unsigned. */
+  onDkimError?: (d: Delivery, err: Error) => void;
+  /** MTA_IP_POOLS (absent: the OS picks the source address). */
+  ipPools?: IpPools | undefined;
+  /** MTA_TLS_POLICY and the default mode for other domains. */
+  tlsPolicies?: TlsPolicies | undefined;
+  defaultTls?: ConfiguredTls;
+  /** MTA-STS policies (absent: not looked up). */
+  mtaSts?: MtaSts | undefined;
 }
 
 export type Deliver = (d: Delivery) => Promise<Attempt>;
@@ -37,7 +59,7 @@ interface Hop {
   resolve: boolean;
 }
 
-type Target = { ok: true; hops: Hop[]; site: string; via: 'mx' | 'implicit-mx' | 'route' } | DnsFailure;
+type Target = { ok: true; hops: Hop[]; site: string; via: 'mx' | 'implicit-mx' | 'route'; tls: TlsMode; sts?: StsPolicy } | DnsFailure;
 
 /** Synthetic reply for a permanent DNS answer, so a classifier sees a permanent failure. */
 function dnsReply(f: DnsFailure): { code: number; enhanced: string } | undefined {
@@ -66,22 +88,57 @@ export function dnsError(f: DnsFailure): { error: SendError; smtp: SmtpReply } {
  * is tried in turn while the failure is about the host (connection refused/timed out/dropped,
  * TLS, bad greeting, 421); a reply about the message (4xx/5xx to MAIL, RCPT, DATA) ends the
  * attempt. Hosts that failed to connect are remembered for a while and skipped without dialling.
+ *
+ * The message is composed and DKIM-signed once per attempt; it leaves from the source address
+ * of its IP pool (`source-ip.ts`) in the TLS mode of its domain (`tls-policy.ts`), MTA-STS
+ * `enforce` policies skipping MX hosts they do not list. See docs/sender.md.
  */
 export function createDeliver(deps: DeliverDeps): Deliver {
   const now = deps.now ?? Date.now;
   const smtpPort = deps.smtpPort ?? DEFAULT_SMTP_PORT;
   const maxHosts = deps.maxHosts ?? 5;
   const maxAddresses = deps.maxAddressesPerHost ?? 2;
-  const composeOpts = { idDomain: deps.idDomain };
+  const composeOpts = { idDomain: deps.idDomain, bounceDomain: deps.bounceDomain };
+  const defaultTls = deps.defaultTls ?? 'opportunistic';
   let rotation = 0;
 
   async function target(domain: string): Promise<Target> {
+    const explicit = configuredTls(domain, deps.tlsPolicies);
     const route = deps.routes ? routeFor(domain, deps.routes) : undefined;
-    if (route) return { ok: true, hops: [{ name: route.host, port: route.port, resolve: false }], site: hostPort(route.host, route.port), via: 'route' };
-    const mx = await deps.mx.mx(domain);
+    if (route) {
+      return { ok: true, hops: [{ name: route.host, port: route.port, resolve: false }], site: hostPort(route.host, route.port), via: 'route', tls: effectiveTls(explicit, defaultTls, false) };
+    }
+    const [mx, sts] = await Promise.all([deps.mx.mx(domain), deps.mtaSts && explicit !== 'disabled' ? deps.mtaSts.policy(domain) : undefined]);
     if (!mx.ok) return mx;
+    const enforce = sts?.policy?.mode === 'enforce' ? sts.policy : undefined;
     const hosts = mx.hosts.length > 1 ? rotateEqualPreference(mx.hosts, rotation++) : mx.hosts;
-    return { ok: true, hops: hosts.slice(0, maxHosts).map((h) => ({ name: h.name, port: smtpPort, resolve: isIP(h.name) === 0 })), site: mx.site, via: mx.via };
+    return {
+      ok: true,
+      hops: hosts.slice(0, maxHosts).map((h) => ({ name: h.name, port: smtpPort, resolve: isIP(h.name) === 0 })),
+      site: mx.site,
+      via: mx.via,
+      tls: effectiveTls(explicit, defaultTls, enforce !== undefined),
+      ...(enforce ? { sts: enforce } : {}),
+    };
+  }
+
+  /** The bytes to send: composed once, DKIM-signed, with the envelope nodemailer needs. */
+  async function assemble(d: Delivery): Promise<{ message: PoolMessage & { raw: Buffer }; smtpUtf8: boolean }> {
+    const composed = compose(d, composeOpts);
+    let raw = await messageBytes(composed);
+    if (deps.dkim) {
+      try {
+        const sigs = await deps.dkim(raw);
+        if (sigs) raw = Buffer.concat([Buffer.from(sigs, 'latin1'), raw]);
+      } catch (err) {
+        deps.onDkimError?.(d, err as Error);
+      }
+    }
+    const { from, to } = composed.envelope;
+    return {
+      message: { envelope: { from, to, use8BitMime: !isAscii(raw) }, raw },
+      smtpUtf8: !isAscii(Buffer.from(from + to.join(''), 'utf8')),
+    };
   }
 
   return async function deliver(d: Delivery): Promise<Attempt> {
@@ -106,13 +163,21 @@ export function createDeliver(deps: DeliverDeps): Deliver {
       return { ...base, finishedAt: finished(), outcome: 'failed', smtp, error };
     }
 
-    const message = compose(d, composeOpts);
+    const { message, smtpUtf8 } = await assemble(d);
     const limits = d.limits;
+    const source = chooseSource(deps.ipPools, d);
+    const from = source ? { sourceIp: source.ip, ipPool: source.pool } : {};
     let last: { error: SendError; smtp: SmtpReply; hop: Hop } | undefined;
 
     for (const hop of t.hops) {
       const mx = hostPort(hop.name, hop.port);
-      const route = { site: t.site, host: hop.name, port: hop.port, via: t.via };
+      const route = { site: t.site, host: hop.name, port: hop.port, via: t.via, ...from };
+      if (t.sts && !deps.mtaSts!.allows(t.sts, hop.name)) {
+        // RFC 8461 §5: an MX host the enforced policy does not list is not used.
+        const error: SendError = { code: 'ETLS', message: `MTA-STS: ${hop.name} is not an MX host allowed by ${d.recipientDomain}'s policy`, command: 'CONN' };
+        last = { error, smtp: failureReply(error, mx), hop };
+        continue;
+      }
       let addresses: string[] = [hop.name];
       if (hop.resolve) {
         const a = await deps.mx.addresses(hop.name);
@@ -123,7 +188,7 @@ export function createDeliver(deps: DeliverDeps): Deliver {
         addresses = a.addresses.slice(0, maxAddresses);
       }
       for (const address of addresses) {
-        const key = hostPort(address, hop.port);
+        const key = (source ? `${source.ip}>` : '') + hostPort(address, hop.port);
         const remembered = deps.hostMemory?.recall(key);
         if (remembered !== undefined) {
           const error: SendError = { code: 'ECONNECTION', message: `not dialling ${mx} (${key}): it failed recently: ${remembered}`, command: 'CONN' };
@@ -136,10 +201,15 @@ export function createDeliver(deps: DeliverDeps): Deliver {
           servername: hop.resolve ? hop.name : undefined,
           maxConnections: limits.maxConnections,
           maxMessages: limits.messagesPerConnection,
+          tls: t.tls,
+          localAddress: source?.ip,
+          ehloName: source?.ehlo,
         };
         try {
-          const info = await deps.transports.send(target, message);
-          return { ...base, finishedAt: finished(), outcome: 'delivered', smtp: successReply(info.response, mx), route };
+          const info =
+            smtpUtf8 && deps.transports.sendRequiringSmtpUtf8 ? await deps.transports.sendRequiringSmtpUtf8(target, message) : await deps.transports.send(target, message);
+          const tls = info.tls ? { tls: { ...info.tls, policy: t.tls } } : {};
+          return { ...base, finishedAt: finished(), outcome: 'delivered', smtp: successReply(info.response, mx), route, ...tls };
         } catch (err) {
           const full = toSendError(err);
           const verdict = judgeTransportError(full);
@@ -159,7 +229,7 @@ export function createDeliver(deps: DeliverDeps): Deliver {
       outcome: 'failed',
       smtp: last?.smtp ?? { command: 'CONN' },
       error,
-      route: { site: t.site, host: hop.name, port: hop.port, via: t.via },
+      route: { site: t.site, host: hop.name, port: hop.port, via: t.via, ...from },
     };
   };
 }

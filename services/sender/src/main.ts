@@ -11,7 +11,7 @@ await runStageService({
   config,
   inputTopic: topics.deliveries,
   deadLetterTopic: topics.deadLetter,
-  setup({ metrics }) {
+  setup({ metrics, log }) {
     const attempts = metrics.meter.createCounter('mta_sender_attempts', { description: 'Delivery attempts, by outcome and route kind.' });
     const duplicates = metrics.meter.createCounter('mta_sender_duplicates', { description: 'Replayed deliveries skipped because they were already delivered.' });
     const latency = metrics.meter.createHistogram('mta_sender_smtp_seconds', { description: 'Time of one delivery attempt (DNS + SMTP).', unit: 's' });
@@ -22,11 +22,20 @@ await runStageService({
         latency.record((Date.parse(a.finishedAt) - Date.parse(a.startedAt)) / 1000, { outcome: a.outcome });
       },
       onDuplicate: () => duplicates.add(1),
+      onWarning: (message) => log.warn(message),
     });
     return {
       handle: sender.handler,
       close: () => sender.close(5000),
-      describe: { routes: process.env.MTA_ROUTES ?? null, dns: config.dnsServer ?? 'system' },
+      describe: {
+        routes: process.env.MTA_ROUTES ?? null,
+        dns: config.dnsServer ?? 'system',
+        dkim: config.dkimDir ?? null,
+        bounceDomain: config.bounceDomain ?? null,
+        ipPools: config.ipPools ? [...config.ipPools.keys()] : null,
+        tls: config.smtpTls,
+        mtaSts: config.mtaSts,
+      },
     };
   },
 });

@@ -17,6 +17,8 @@ export interface DnsResolverLike {
   resolveMx(name: string): Promise<MxRecord[]>;
   resolve4(name: string, options: { ttl: true }): Promise<AddressRecord[]>;
   resolve6(name: string, options: { ttl: true }): Promise<AddressRecord[]>;
+  /** TXT records (MTA-STS); a resolver without it disables MTA-STS. */
+  resolveTxt?(name: string): Promise<string[][]>;
 }
 
 export interface DnsResolverOptions {

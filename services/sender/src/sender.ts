@@ -4,7 +4,9 @@ import type { SenderConfig } from './config.ts';
 import { createDeliver } from './deliver.ts';
 import { createSenderHandler } from './handler.ts';
 import { createHostMemory } from './host-memory.ts';
+import { createDkimSigner } from './dkim.ts';
 import { createDnsResolver, createMxLookup, type DnsResolverLike, type MxLookup } from './mx.ts';
+import { createMtaSts, httpsStsFetcher, type MtaSts, type StsFetcher } from './mta-sts.ts';
 import { TransportCache } from './transports.ts';
 
 export interface Sender {
@@ -22,6 +24,12 @@ export interface BuildSenderOptions {
   resolver?: DnsResolverLike;
   onAttempt?: (a: Attempt) => void;
   onDuplicate?: (d: Delivery) => void;
+  /** Told about problems that do not stop a delivery (an unusable DKIM key file, a signing failure). */
+  onWarning?: (message: string) => void;
+  /** MTA-STS policy fetcher (default: HTTPS to mta-sts.<domain>). */
+  stsFetcher?: StsFetcher;
+  /** Trusted CAs for MTA-STS-verified SMTP sessions (default: the system's, plus NODE_EXTRA_CA_CERTS). */
+  tlsCa?: string | Buffer;
 }
 
 /** Everything main.ts needs, built once from the loaded configuration. */
@@ -33,12 +41,27 @@ export function buildSender(config: SenderConfig, opts: BuildSenderOptions): Sen
     negativeTtlMs: config.dnsNegativeTtlS * 1000,
     errorTtlMs: config.dnsErrorTtlS * 1000,
   });
+  let mtaSts: MtaSts | undefined;
+  if (config.mtaSts && resolver.resolveTxt) {
+    mtaSts = createMtaSts({ resolveTxt: (n) => resolver.resolveTxt!(n), fetch: opts.stsFetcher ?? httpsStsFetcher({ timeoutMs: config.mtaStsTimeoutMs }) });
+  }
+  const warn = opts.onWarning ?? (() => undefined);
+  const dkim = config.dkimDir
+    ? createDkimSigner({
+        dir: config.dkimDir,
+        platformDomain: config.dkimPlatformDomain,
+        refreshMs: config.dkimReloadS * 1000,
+        onKeyError: (file, err) => warn(`DKIM key ${file} not used: ${err.message}`),
+      })
+    : undefined;
   const transports = new TransportCache({
     ehloName: config.ehloName,
     tls: config.smtpTls,
+    ca: opts.tlsCa,
     connectionTimeoutMs: config.connectionTimeoutMs,
     greetingTimeoutMs: config.greetingTimeoutMs,
     socketTimeoutMs: config.socketTimeoutMs,
+    messageTimeoutMs: config.messageTimeoutMs,
     idleCloseMs: config.transportIdleMs,
   });
   const deliver = createDeliver({
@@ -49,6 +72,13 @@ export function buildSender(config: SenderConfig, opts: BuildSenderOptions): Sen
     smtpPort: config.smtpPort,
     idDomain: config.ehloName,
     maxHosts: config.maxMxHosts,
+    bounceDomain: config.bounceDomain,
+    dkim,
+    onDkimError: (d, err) => warn(`DKIM signing of ${d.messageId} failed, sent unsigned: ${err.message}`),
+    ipPools: config.ipPools,
+    tlsPolicies: config.tlsPolicy,
+    defaultTls: config.smtpTls === 'none' ? 'disabled' : config.smtpTls,
+    mtaSts,
   });
   const handler = createSenderHandler({
     deliver,

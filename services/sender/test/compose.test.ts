@@ -1,12 +1,41 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { compose, messageIdHeader } from '../src/compose.ts';
+import { compose, envelopeSender, messageBytes, messageIdHeader, withTraceHeader } from '../src/compose.ts';
+import { verpDecode } from '@mta/contracts';
 import { delivery } from './support/fixtures.ts';
 
-test('raw content goes untouched with only an envelope', () => {
+test('raw content goes untouched apart from the trace header on top', () => {
   const raw = 'From: a@b.test\r\nTo: c@d.test\r\nSubject: hi\r\nMessage-ID: <x@y>\r\n\r\nbody\r\n';
-  const d = delivery({ to: 'c@d.test', mailFrom: 'bounce@b.test', content: { kind: 'raw', raw } });
-  assert.deepEqual(compose(d, { idDomain: 'mta.test' }), { envelope: { from: 'bounce@b.test', to: ['c@d.test'] }, raw });
+  const d = delivery({ messageId: 'm-raw', to: 'c@d.test', mailFrom: 'bounce@b.test', content: { kind: 'raw', raw } });
+  assert.deepEqual(compose(d, { idDomain: 'mta.test' }), { envelope: { from: 'bounce@b.test', to: ['c@d.test'] }, raw: `X-MTA-Message-Id: m-raw\r\n${raw}` });
+});
+
+test('trace header follows the message line ending and drops control characters from the id', () => {
+  assert.equal(withTraceHeader('A: b\n\nx\n', 'id\r\n1'), 'X-MTA-Message-Id: id1\nA: b\n\nx\n');
+  assert.equal(withTraceHeader('A: b\r\n\r\nx', 'id'), 'X-MTA-Message-Id: id\r\nA: b\r\n\r\nx');
+});
+
+test('envelope sender: VERP on the bounce domain when configured; null sender stays null', () => {
+  const d = { messageId: 'msg-42', mailFrom: 'bounce@b.test' };
+  assert.equal(envelopeSender(d, undefined), 'bounce@b.test');
+  const verp = envelopeSender(d, 'Bounces.Example.NET');
+  assert.match(verp, /^b-[A-Za-z0-9_-]+@bounces\.example\.net$/);
+  assert.equal(verpDecode(verp, ['bounces.example.net']), 'msg-42');
+  assert.equal(envelopeSender({ messageId: 'x', mailFrom: '' }, 'bounces.example.net'), '');
+  const c = compose(delivery({ messageId: 'msg-43' }), { idDomain: 'mta.test', bounceDomain: 'bounces.example.net' });
+  assert.equal(verpDecode(c.envelope.from, ['bounces.example.net']), 'msg-43');
+});
+
+test('structured content is composed by MailComposer with Date, MIME-Version, Message-ID and the trace header', async () => {
+  const d = delivery({ messageId: 'm-9', to: 'c@d.test', mailFrom: 'bounce@b.test' });
+  const text = (await messageBytes(compose(d, { idDomain: 'mta.test' }))).toString('utf8');
+  const head = text.slice(0, text.indexOf('\r\n\r\n'));
+  assert.match(head, /^Date: \w{3}, \d{2} \w{3} \d{4} /m);
+  assert.match(head, /^MIME-Version: 1\.0$/m);
+  assert.match(head, /^Message-ID: <m-9@b\.test>$/m);
+  assert.match(head, /^X-MTA-Message-Id: m-9$/im); // nodemailer writes the name as X-Mta-Message-ID (names are case-insensitive)
+  assert.match(head, /^From: Campaign <news@sender\.test>$/m);
+  assert.match(text, /Hello there/);
 });
 
 test('structured content is handed to nodemailer with a Message-ID from messageId', () => {
@@ -18,7 +47,7 @@ test('structured content is handed to nodemailer with a Message-ID from messageI
     subject: 'Hello',
     text: 'Hello there',
     html: '<p>Hello there</p>',
-    headers: { 'X-Campaign': 'c1' },
+    headers: { 'X-Campaign': 'c1', 'X-MTA-Message-Id': 'm-1' },
     messageId: '<m-1@b.test>',
   });
   const own = delivery({ content: { kind: 'structured', subject: 's', headers: { 'Message-Id': '<own@x>' } } });
@@ -33,4 +62,13 @@ test('messageIdHeader', () => {
   assert.equal(messageIdHeader('abc', '', 'mta.test'), '<abc@mta.test>');
   assert.equal(messageIdHeader('<abc@z>', 'b@x.test', 'mta.test'), '<abc@z>');
   assert.equal(messageIdHeader('a<b>c d', 'b@x.test', 'mta.test'), '<abcd@x.test>');
+});
+
+test('From domain of a message, for DKIM', async () => {
+  const { fromDomain } = await import('../src/dkim.ts');
+  const b = (s: string) => Buffer.from(s);
+  assert.equal(fromDomain(b('Subject: x\r\nFrom: "A, B" <a@Example.ORG>\r\n\r\nFrom: body@other.test\r\n')), 'example.org');
+  assert.equal(fromDomain(b('from:\n  news@folded.test\n\nx')), 'folded.test');
+  assert.equal(fromDomain(b('Subject: none\r\n\r\nFrom: body@other.test\r\n')), undefined);
+  assert.equal(fromDomain(b('From: undisclosed\r\n\r\n')), undefined);
 });

@@ -94,8 +94,11 @@ test('delivered via MX: attempt record shape and the message as received', async
       acceptedAt: d.acceptedAt, validUntil: d.validUntil, startedAt: 'x', finishedAt: 'x', outcome: 'delivered',
       smtp: { mx: `mx1.ok.test:${smtp.port}`, command: 'DATA', code: 250, response: '250 OK: message queued' },
       route: { site: 'mx1.ok.test', host: 'mx1.ok.test', port: smtp.port, via: 'mx' },
+      // STARTTLS was offered and used: the session's protocol and cipher are on the record.
+      tls: { protocol: 'TLSv1.3', cipher: a.tls?.cipher, policy: 'opportunistic' },
     },
   );
+  assert.match(a.tls!.cipher, /^TLS_(AES|CHACHA20)_/);
   const got = smtp.received[before]!;
   assert.equal(got.from, 'bounce@sender.test');
   assert.deepEqual(got.to, ['alice@ok.test']);
@@ -105,14 +108,18 @@ test('delivered via MX: attempt record shape and the message as received', async
   assert.match(got.data, /^From: Campaign <news@sender.test>$/m);
   assert.match(got.data, new RegExp(`^Message-ID: <${d.messageId}@sender.test>$`, 'm'));
   assert.match(got.data, /Hello there/);
+  assert.match(got.data, new RegExp(`^X-MTA-Message-Id: ${d.messageId}$`, 'im'));
+  assert.match(got.data, /^MIME-Version: 1.0$/m);
+  assert.match(got.data, /^Date: /m);
 });
 
-test('raw content arrives byte for byte', async () => {
+test('raw content arrives byte for byte, below the trace header', async () => {
   const raw = 'From: x@sender.test\r\nTo: bob@ok.test\r\nSubject: raw one\r\nMessage-ID: <raw-1@sender.test>\r\n\r\nline 1\r\n.dot line\r\n';
   const before = smtp.received.length;
-  const a = checked(await deliver(to('bob', 'ok.test', { content: { kind: 'raw', raw } })));
+  const d = to('bob', 'ok.test', { content: { kind: 'raw', raw } });
+  const a = checked(await deliver(d));
   assert.equal(a.outcome, 'delivered');
-  assert.equal(smtp.received[before]!.data, raw);
+  assert.equal(smtp.received[before]!.data, `X-MTA-Message-Id: ${d.messageId}\r\n${raw}`);
 });
 
 test('pooled connections are reused: N messages, at most maxConnections connections, one MX query', async () => {

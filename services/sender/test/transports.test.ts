@@ -73,3 +73,31 @@ test('idle transports are closed by the sweep; closeAll closes the rest and refu
   assert.equal(made[1]!.closed, 1);
   await assert.rejects(cache.send(target('192.0.2.1'), { raw: 'x' }), { code: 'ECONNECTION' });
 });
+
+test('TLS modes, source address and EHLO name map to nodemailer options; each gets its own pool', async () => {
+  const { made, create } = fakeFactory();
+  const cache = new TransportCache({ ...base, tls: 'opportunistic', ca: 'CA-PEM', create });
+  const rows = [
+    { tls: 'opportunistic', ignoreTLS: false, requireTLS: false, opportunisticTLS: true, rejectUnauthorized: false },
+    { tls: 'required', ignoreTLS: false, requireTLS: true, opportunisticTLS: false, rejectUnauthorized: false },
+    { tls: 'mta-sts', ignoreTLS: false, requireTLS: true, opportunisticTLS: false, rejectUnauthorized: true },
+    { tls: 'disabled', ignoreTLS: true, requireTLS: false, opportunisticTLS: false, rejectUnauthorized: undefined },
+  ] as const;
+  for (const r of rows) {
+    await cache.send({ ...target('192.0.2.1'), tls: r.tls, servername: 'mx.example.test', localAddress: '198.51.100.7', ehloName: 'out7.mta.test' }, { raw: 'x' });
+    const o = made.at(-1)!.options as SMTPPoolOptions & { opportunisticTLS?: boolean };
+    assert.deepEqual(
+      [o.ignoreTLS, o.requireTLS, o.opportunisticTLS, (o.tls as { rejectUnauthorized?: boolean } | undefined)?.rejectUnauthorized],
+      [r.ignoreTLS, r.requireTLS, r.opportunisticTLS, r.rejectUnauthorized],
+      r.tls,
+    );
+    assert.equal(o.localAddress, '198.51.100.7');
+    assert.equal(o.name, 'out7.mta.test');
+    if (r.tls === 'mta-sts') assert.deepEqual(o.tls, { rejectUnauthorized: true, servername: 'mx.example.test', ca: 'CA-PEM' });
+  }
+  assert.equal(made.length, 4, 'one pool per TLS mode');
+  await cache.send({ ...target('192.0.2.1'), tls: 'required', servername: 'mx.example.test', localAddress: '198.51.100.8' }, { raw: 'x' });
+  assert.equal(made.length, 5, 'one pool per source address');
+  assert.equal(made.at(-1)!.options.name, 'mta.test', 'default EHLO name without a pool address');
+  await cache.closeAll();
+});

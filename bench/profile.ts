@@ -1,0 +1,57 @@
+import { readFileSync } from 'node:fs';
+
+/** A V8 CPU profile (`--cpu-prof`), the fields used here. */
+interface CpuProfile {
+  nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; children?: number[] }[];
+  samples: number[];
+  timeDeltas: number[];
+}
+
+export interface ProfileSummary {
+  file: string;
+  totalMs: number;
+  /** Self time by area (package or node internals), in % of all samples, idle excluded from the total. */
+  byArea: { area: string; pct: number }[];
+  /** Heaviest functions by self time. */
+  top: { fn: string; pct: number }[];
+}
+
+/** Which part of the code a frame belongs to, from its URL. */
+function areaOf(url: string, fn: string): string {
+  if (fn === '(garbage collector)') return 'gc';
+  if (fn === '(program)' || fn === '(idle)' || fn === '(root)') return fn;
+  const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
+  if (pkg) return pkg[1]!;
+  if (url.startsWith('node:')) return url.replace(/^node:(internal\/)?/, 'node:').split('/')[0]!;
+  if (url.includes('/dist/main.mjs')) return 'service code (bundle)';
+  return url === '' ? 'native' : 'other';
+}
+
+export function summarizeProfile(file: string, top = 12): ProfileSummary {
+  const p = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
+  const byId = new Map(p.nodes.map((n) => [n.id, n]));
+  const self = new Map<number, number>();
+  for (let i = 0; i < p.samples.length; i++) self.set(p.samples[i]!, (self.get(p.samples[i]!) ?? 0) + (p.timeDeltas[i] ?? 0));
+  const areas = new Map<string, number>();
+  const fns = new Map<string, number>();
+  let busy = 0;
+  let total = 0;
+  for (const [id, us] of self) {
+    const n = byId.get(id)!;
+    const { functionName, url, lineNumber } = n.callFrame;
+    total += us;
+    const area = areaOf(url, functionName);
+    if (area === '(idle)') continue;
+    busy += us;
+    areas.set(area, (areas.get(area) ?? 0) + us);
+    const key = `${functionName || '(anonymous)'} ${url.replace(/^.*node_modules\//, '').replace(/^file:\/\/.*\/services\//, 'services/')}:${lineNumber + 1}`;
+    fns.set(key, (fns.get(key) ?? 0) + us);
+  }
+  const pct = (us: number) => +((100 * us) / Math.max(1, busy)).toFixed(1);
+  return {
+    file,
+    totalMs: Math.round(total / 1000),
+    byArea: [...areas].sort((a, b) => b[1] - a[1]).map(([area, us]) => ({ area, pct: pct(us) })),
+    top: [...fns].sort((a, b) => b[1] - a[1]).slice(0, top).map(([fn, us]) => ({ fn, pct: pct(us) })),
+  };
+}
