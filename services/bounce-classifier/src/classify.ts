@@ -15,6 +15,11 @@ export interface ReplyInput {
   command?: string | undefined;
   /** nodemailer error code (ECONNECTION, ETIMEDOUT, EENVELOPE, EDNS...). */
   errorCode?: string | undefined;
+  /**
+   * Permanence when the reply carries neither a code nor an enhanced status (an asynchronous
+   * bounce that only explains in prose: its `Action: failed` says the MTA gave up).
+   */
+  permanent?: boolean | undefined;
 }
 
 export interface Classification {
@@ -86,11 +91,11 @@ export function classifyReply(input: ReplyInput, rules: readonly Rule[]): Classi
     };
   }
 
-  const permanent = isPermanent(reply.code, reply.enhancedCode);
+  const permanent = reply.code === undefined && reply.enhancedCode === undefined && input.permanent !== undefined ? input.permanent : isPermanent(reply.code, reply.enhancedCode);
   const rule = matchRule(rules, reply.line);
   const message = reply.line || input.errorCode || 'no reply';
   if (!rule) {
-    const outcome = reply.code === undefined && reply.enhancedCode === undefined
+    const outcome = reply.code === undefined && reply.enhancedCode === undefined && input.permanent === undefined
       ? UNCLASSIFIED_NO_CODE
       : permanent ? UNCLASSIFIED_PERMANENT : UNCLASSIFIED_TRANSIENT;
     return { failure: make('soft', outcome, message), permanent, senderSignal: false };

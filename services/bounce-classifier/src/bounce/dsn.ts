@@ -1,0 +1,83 @@
+import type { BounceRecipient, DsnAction } from './report.ts';
+
+/**
+ * RFC 3464 `message/delivery-status` body: one per-message block, then one block per recipient
+ * (Final-Recipient, Action, Status, Remote-MTA, Diagnostic-Code), separated by blank lines. Real
+ * DSNs fold long Diagnostic-Codes, leave out the blank lines, or repeat fields: each
+ * Final-Recipient / Original-Recipient pair starts a new recipient.
+ */
+export function parseDeliveryStatus(text: string): BounceRecipient[] {
+  const fields: { name: string; value: string }[] = [];
+  for (const line of text.split(/\r?\n/)) {
+    if (/^[ \t]/.test(line) && fields.length > 0 && line.trim() !== '') {
+      fields[fields.length - 1]!.value += ' ' + line.trim();
+      continue;
+    }
+    const m = /^([A-Za-z][\w-]*)\s*:\s*(.*)$/.exec(line);
+    if (m) fields.push({ name: m[1]!.toLowerCase(), value: m[2]!.trim() });
+  }
+
+  const out: BounceRecipient[] = [];
+  let cur: (Partial<BounceRecipient> & { original?: string }) | undefined;
+  const flush = () => {
+    const recipient = cur?.recipient ?? cur?.original;
+    if (cur && recipient) {
+      const r: BounceRecipient = { recipient, action: cur.action ?? 'failed', diagnostic: cur.diagnostic ?? '' };
+      if (cur.status) r.status = cur.status;
+      if (cur.remoteMta) r.remoteMta = cur.remoteMta;
+      out.push(r);
+    }
+    cur = undefined;
+  };
+  for (const { name, value } of fields) {
+    switch (name) {
+      case 'final-recipient':
+      case 'x-actual-recipient':
+        if (name === 'x-actual-recipient' && cur?.recipient) break;
+        if (cur?.recipient) flush();
+        cur ??= {};
+        cur.recipient = addressOf(value);
+        break;
+      case 'original-recipient':
+        if (cur?.original || (cur?.recipient && cur.action)) flush();
+        cur ??= {};
+        cur.original = addressOf(value);
+        break;
+      case 'action': {
+        cur ??= {};
+        const a = value.toLowerCase().match(/failed|delayed|delivered|relayed|expanded/)?.[0];
+        if (a) cur.action = a as DsnAction;
+        break;
+      }
+      case 'status': {
+        cur ??= {};
+        const s = /\b([245])\.(\d{1,3})\.(\d{1,3})\b/.exec(value);
+        if (s) cur.status = `${s[1]}.${s[2]}.${s[3]}`;
+        break;
+      }
+      case 'remote-mta':
+        cur ??= {};
+        cur.remoteMta = value.replace(/^[\w-]+\s*;\s*/, '');
+        break;
+      case 'diagnostic-code':
+        cur ??= {};
+        cur.diagnostic = cur.diagnostic ? `${cur.diagnostic} ${stripType(value)}` : stripType(value);
+        break;
+      default:
+        break;
+    }
+  }
+  flush();
+  return out;
+}
+
+/** `rfc822; <a@b>` → `a@b`. */
+export function addressOf(value: string): string {
+  const v = value.replace(/^[\w-]+\s*;\s*/, '').trim();
+  const m = /<([^<>\s]+@[^<>\s]+)>/.exec(v) ?? /([^\s<>"';:,()[\]]+@[^\s<>"';:,()[\]]+)/.exec(v);
+  return (m ? m[1]! : v).replace(/\.$/, '').toLowerCase();
+}
+
+function stripType(value: string): string {
+  return value.replace(/^(?:smtp|x-[\w-]+|mail|x400|unix)\s*;\s*/i, '').trim();
+}
