@@ -24,8 +24,7 @@ export function parseBounce(raw: Buffer | string): BounceReport {
   if (fbr) return feedbackReport(root, fbr, base);
 
   const bounceOwn = new Set([...addressesOfHeader(header(root, 'to')), ...addressesOfHeader(from)]);
-  const originalFrom = originalHeader(parts, 'from');
-  const exclude = new Set([...bounceOwn, ...addressesOfHeader(originalFrom)]);
+  const exclude = bounceOwn;
   const human = humanParts(root).map((p) => humanText(p.text)).join('\n');
 
   // 2. RFC 3464 delivery-status part(s).
@@ -43,7 +42,12 @@ export function parseBounce(raw: Buffer | string): BounceReport {
 
   // 3. Vendor formats with structure of their own (Amazon SES JSON ...).
   const vendor = vendorRecipients(root, parts);
+  if (vendor?.kind === 'feedback') return { kind: 'feedback', format: vendor.format, feedback: { type: vendor.feedbackType ?? 'abuse' }, recipients: vendor.recipients, ...base };
   if (vendor) return { kind: 'dsn', format: vendor.format, recipients: vendor.recipients.map(enrich), ...base };
+
+  // Microsoft's JMRP complaints: the reported message attached, its original recipient in a header.
+  const jmrp = parts.map((p) => (p.contentType === 'message/rfc822' && p.parts[0] ? header(p.parts[0], 'x-hmxmroriginalrecipient') : undefined)).find(Boolean);
+  if (jmrp) return { kind: 'feedback', format: 'microsoft-jmrp', feedback: { type: 'abuse' }, recipients: [{ recipient: addressOf(jmrp), action: 'delivered', diagnostic: 'feedback-type: abuse' }], ...base };
 
   // 4. Auto-replies (RFC 3834): checked after the report types, because bounces carry Auto-Submitted too.
   const auto = autoReply(root, subject, from);
@@ -66,8 +70,6 @@ export function parseBounce(raw: Buffer | string): BounceReport {
       const found = xFailed.length ? xFailed : addressesIn(human, exclude);
       const fallback = found.length ? found : addressesOfHeader(base.original.to);
       recipients = fallback.slice(0, 50).map((recipient) => ({ recipient, action: 'failed' as const, diagnostic: human.trim() }));
-    } else if (xFailed.length && recipients.every((r) => !xFailed.includes(r.recipient))) {
-      recipients = xFailed.map((recipient) => ({ recipient, action: 'failed' as const, diagnostic: human.trim() }));
     }
     const delayed = /\b(?:delayed|delay|warning|still being retried|not yet been delivered|will (?:continue|keep) (?:to )?try)/i.test(subject) && !/permanent|fatal|failed/i.test(subject);
     for (const r of recipients) if (delayed) r.action = 'delayed';
@@ -86,7 +88,7 @@ function enrich(r: BounceRecipient): BounceRecipient {
     const s = findEnhanced(all);
     if (s) r.status = s;
   }
-  const command = findCommand(all);
+  const command = transcriptCommand(all, r.recipient, r.status) ?? findCommand(all);
   if (command) r.command = command;
   if (r.context && !r.diagnostic) {
     r.diagnostic = r.context;
@@ -112,13 +114,34 @@ export function findEnhanced(text: string): string | undefined {
   return /(?<![\d.])([245]\.\d{1,3}\.\d{1,3})(?![.\d])/.exec(text)?.[1];
 }
 
+/**
+ * Sendmail-style session transcripts (`>>> DATA` / `<<< 550 ...`): the command that drew the
+ * recipient's error reply (the last `>>>` line before the `<<<` line naming the recipient, or
+ * before the first error reply).
+ */
+export function transcriptCommand(text: string, recipient: string, status?: string): string | undefined {
+  const lines = text.split(/\r?\n/);
+  const replies = lines.map((l, i) => ({ l, i })).filter(({ l }) => /^\s*<<<\s*[45]\d\d/.test(l));
+  if (replies.length === 0) return undefined;
+  const own = replies.find(({ l }) => l.toLowerCase().includes(recipient.toLowerCase())) ?? replies[0]!;
+  // With PIPELINING the RCPT replies are read after `>>> DATA` is written: a reply that names the
+  // mailbox as bad (5.1.1) answered RCPT TO whatever line precedes it.
+  if (/\b[45]\.1\.1\b/.test(own.l) || status?.endsWith('.1.1')) return 'RCPT TO';
+  for (let i = own.i - 1; i >= 0; i--) {
+    const m = /^\s*>>>\s*(RCPT TO|MAIL FROM|DATA|EHLO|HELO|\.)/i.exec(lines[i]!);
+    if (m) return m[1] === '.' ? 'DATA' : m[1]!.toUpperCase();
+  }
+  return undefined;
+}
+
 /** SMTP phase named by the report (`in reply to RCPT TO command`, Exim's `after RCPT TO`, qmail's `RCPT TO response`). */
 export function findCommand(text: string): string | undefined {
   const m =
     /\bin reply to (RCPT TO|MAIL FROM|end of DATA|DATA|HELO|EHLO|LHLO|STARTTLS|AUTH|BDAT)\b/i.exec(text) ??
     /\b(?:after|error after|while sending|in response to|on) (RCPT TO|MAIL FROM|end of data|DATA|HELO|EHLO|initial connection|connection)\b/i.exec(text) ??
     /\b(RCPT TO|MAIL FROM|DATA|EHLO|HELO) response\b/i.exec(text) ??
-    /\bin (RCPT|MAIL|DATA) phase\b/i.exec(text);
+    /\bin (RCPT|MAIL|DATA) phase\b/i.exec(text) ??
+    /\bSMTP command:?\s*(RCPT TO|MAIL FROM|DATA)\b/i.exec(text);
   if (!m) return undefined;
   const c = m[1]!.toUpperCase();
   if (c === 'END OF DATA') return 'DATA';

@@ -74,15 +74,17 @@ export function qualifyReport(report: BounceReport, rules: readonly Rule[]): Qua
 /** One recipient of a DSN or text bounce, through the reply rules. */
 export function qualifyRecipient(r: BounceRecipient, rules: readonly Rule[]): QualifiedRecipient {
   const final = r.action === 'failed';
-  const first = classifyDiagnostic(r, r.diagnostic, rules, final);
-  let c = first;
-  if (c.failure.category === 'undetermined' && r.context) {
-    const second = classifyDiagnostic(r, `${r.diagnostic}\n${r.context}`, rules, final, true);
+  // A delay warning is a soft bounce: Campaign keeps the status and only updates the reason.
+  const failing = final || r.action === 'delayed';
+  let c = classifyDiagnostic(r, r.diagnostic, rules, final);
+  if (c.failure.category === 'undetermined') {
+    const second = classifyDiagnostic(r, `${r.diagnostic}\n${r.context ?? ''}`, rules, final, true);
     if (second.failure.category !== 'undetermined') c = second;
   }
+  if (!final && c.failure.type === 'hard') c = { ...c, failure: { ...c.failure, type: 'soft' } };
   const out: QualifiedRecipient = {
     recipient: r.recipient,
-    outcome: final ? 'bounce' : 'ignored',
+    outcome: failing ? 'bounce' : 'ignored',
     failure: c.failure,
     permanent: c.permanent,
     senderSignal: c.senderSignal,
@@ -93,7 +95,7 @@ export function qualifyRecipient(r: BounceRecipient, rules: readonly Rule[]): Qu
   if (r.command) out.command = r.command;
   if (r.remoteMta) out.remoteMta = r.remoteMta;
   if (c.ruleLine !== undefined) out.ruleLine = c.ruleLine;
-  if (!final) out.note = `action ${r.action}: no status change`;
+  if (!final) out.note = failing ? 'delay warning: soft, the sender keeps trying' : `action ${r.action}: not a failure`;
   return out;
 }
 
@@ -102,16 +104,19 @@ export function qualifyRecipient(r: BounceRecipient, rules: readonly Rule[]): Qu
  * so that code-anchored rules apply; with `whole`, the text before the code is kept after it.
  */
 function classifyDiagnostic(r: BounceRecipient, text: string, rules: readonly Rule[], final: boolean, whole = false): Classification {
-  const flat = text.replace(/\s+/g, ' ').trim();
-  const code = r.replyCode ?? findReplyCode(flat);
-  let response = flat;
+  const code = r.replyCode ?? findReplyCode(text);
+  let response = text;
   if (code !== undefined) {
-    const at = new RegExp(`(?:^|[\\s:;("'\\[])${code}(?=[ -])`).exec(flat);
+    const at = new RegExp(`(?:^|[\\s:;("'\\[])${code}(?=[ -])`).exec(text);
     if (at) {
       const start = at.index + (at[0].length - String(code).length);
-      response = whole && start > 0 ? `${flat.slice(start)} ${flat.slice(0, start)}` : flat.slice(start);
+      // The quoted reply is one paragraph: stop at the next blank line (unless classifying the whole text).
+      const tail = text.slice(start);
+      const reply = whole ? tail : tail.split(/\n[ \t>]*\n/)[0]!;
+      response = whole && start > 0 ? `${reply} ${text.slice(0, start)}` : reply;
     }
   }
+  response = response.replace(/\s+/g, ' ').trim();
   const textEnhanced = findEnhanced(response.slice(0, 16));
   return classifyReply(
     {
