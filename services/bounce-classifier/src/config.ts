@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { commonKeys, int, type Key } from '@mta/config';
+import { bounceKeys } from './listener/config.ts';
 import { loadRuleFile, SHIPPED_RULES_URL, type Rule } from './rules.ts';
 
 const rulesFile: Key<{ path: string; rules: readonly Rule[] }> = {
@@ -22,4 +23,5 @@ export const classifierKeys = {
   ...commonKeys('bounce-classifier', 8084),
   rules: rulesFile,
   maxInFlight: int('MTA_MAX_IN_FLIGHT', 'Attempts handled at once before consumption waits.', 5000, 1),
+  ...bounceKeys,
 };

@@ -277,20 +277,6 @@ function originalHeaderBlocks(root: MimePart, parts: MimePart[]) {
   return blocks;
 }
 
-function originalHeader(parts: MimePart[], name: string): string | undefined {
-  for (const p of parts) {
-    if ((p.contentType === 'message/rfc822' || p.contentType === 'message/global') && p.parts[0]) {
-      const v = header(p.parts[0], name);
-      if (v) return v;
-    }
-    if (p.contentType === 'text/rfc822-headers') {
-      const v = parseHeaders(splitHeaderBody(p.text + '\n\n').head).find((h) => h.name === name)?.value;
-      if (v) return v;
-    }
-  }
-  return undefined;
-}
-
 export function addressesOfHeader(value: string | undefined): string[] {
   if (!value) return [];
   return [...value.matchAll(/[^\s<>"',;:()[\]]+@[^\s<>"',;:()[\]]+/g)].map((m) => addressOf(m[0]));
