@@ -79,5 +79,7 @@ export function addressOf(value: string): string {
 }
 
 function stripType(value: string): string {
+  // `X-Unix; 255` keeps its type: the exit code of a local delivery program means nothing alone.
+  if (/^x-unix\s*;/i.test(value)) return value.trim();
   return value.replace(/^(?:smtp|x-[\w-]+|mail|x400|unix)\s*;\s*/i, '').trim();
 }

@@ -75,7 +75,8 @@ export function parseHeaders(head: string): MimeHeader[] {
 function parseContentType(value: string | undefined, fallback: string): { type: string; params: Record<string, string> } {
   if (!value) return { type: fallback, params: {} };
   const [typePart, ...rest] = splitParams(value);
-  const type = (typePart ?? '').trim().toLowerCase() || fallback;
+  // Only the `type/subtype` token: a missing `;` (`text/plain charset=...`) must not change the type.
+  const type = /^[\w.+-]+\/[\w.+-]+/.exec((typePart ?? '').trim().toLowerCase())?.[0] ?? fallback;
   const params: Record<string, string> = {};
   for (const p of rest) {
     const i = p.indexOf('=');

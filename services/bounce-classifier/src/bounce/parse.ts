@@ -37,13 +37,13 @@ export function parseBounce(raw: Buffer | string): BounceReport {
       if (t && t.diagnostic && !r.diagnostic.includes(t.diagnostic)) r.context = t.diagnostic;
       if (!r.diagnostic && !t) r.context = human.trim();
     }
-    return { kind: 'dsn', format: 'rfc3464', recipients: fromDsn.map(enrich), ...base };
+    return { kind: 'dsn', format: 'rfc3464', recipients: fromDsn.map((r) => enrich(r, human)), ...base };
   }
 
   // 3. Vendor formats with structure of their own (Amazon SES JSON ...).
   const vendor = vendorRecipients(root, parts);
   if (vendor?.kind === 'feedback') return { kind: 'feedback', format: vendor.format, feedback: { type: vendor.feedbackType ?? 'abuse' }, recipients: vendor.recipients, ...base };
-  if (vendor) return { kind: 'dsn', format: vendor.format, recipients: vendor.recipients.map(enrich), ...base };
+  if (vendor) return { kind: 'dsn', format: vendor.format, recipients: vendor.recipients.map((r) => enrich(r, human)), ...base };
 
   // Microsoft's JMRP complaints: the reported message attached, its original recipient in a header.
   const jmrp = parts.map((p) => (p.contentType === 'message/rfc822' && p.parts[0] ? header(p.parts[0], 'x-hmxmroriginalrecipient') : undefined)).find(Boolean);
@@ -73,14 +73,14 @@ export function parseBounce(raw: Buffer | string): BounceReport {
     }
     const delayed = /\b(?:delayed|delay|warning|still being retried|not yet been delivered|will (?:continue|keep) (?:to )?try)/i.test(subject) && !/permanent|fatal|failed/i.test(subject);
     for (const r of recipients) if (delayed) r.action = 'delayed';
-    return { kind: 'text', format: textFormat(root, human), recipients: recipients.map(enrich), ...base };
+    return { kind: 'text', format: textFormat(root, human), recipients: recipients.map((r) => enrich(r, human)), ...base };
   }
 
   return { kind: 'not-bounce', format: 'none', note: 'no delivery report, feedback report or auto-reply found', recipients: [], ...base };
 }
 
-/** Fills replyCode, status and command from the diagnostic text. */
-function enrich(r: BounceRecipient): BounceRecipient {
+/** Fills replyCode, status and command from the diagnostic text (and the session transcript in `human`). */
+function enrich(r: BounceRecipient, human: string): BounceRecipient {
   const all = `${r.diagnostic}\n${r.context ?? ''}`;
   const code = findReplyCode(r.diagnostic) ?? findReplyCode(r.context ?? '');
   if (code !== undefined) r.replyCode = code;
@@ -88,7 +88,7 @@ function enrich(r: BounceRecipient): BounceRecipient {
     const s = findEnhanced(all);
     if (s) r.status = s;
   }
-  const command = transcriptCommand(all, r.recipient, r.status) ?? findCommand(all);
+  const command = transcriptCommand(human, r.recipient, r.status) ?? findCommand(all);
   if (command) r.command = command;
   if (r.context && !r.diagnostic) {
     r.diagnostic = r.context;
@@ -103,7 +103,7 @@ function enrich(r: BounceRecipient): BounceRecipient {
 
 /** First SMTP reply code in a text (`550 `, `550-`, `said: 550`), skipping numbers inside IPs and dates. */
 export function findReplyCode(text: string): number | undefined {
-  const m = /(?:^|[\s:;("'[])([245]\d\d)(?=[ -][^\d:]|[ -]\d\.\d|$)/m.exec(text);
+  const m = /(?:^|[\s:;("'[])([245]\d\d)(?=[ -][^\d:]|[ -]\d\.\d|,|$)/m.exec(text);
   if (!m) return undefined;
   const n = Number(m[1]);
   return n >= 400 ? n : undefined;
@@ -123,10 +123,20 @@ export function transcriptCommand(text: string, recipient: string, status?: stri
   const lines = text.split(/\r?\n/);
   const replies = lines.map((l, i) => ({ l, i })).filter(({ l }) => /^\s*<<<\s*[45]\d\d/.test(l));
   if (replies.length === 0) return undefined;
-  const own = replies.find(({ l }) => l.toLowerCase().includes(recipient.toLowerCase())) ?? replies[0]!;
+  // The reply that names the recipient, or the one just before the MTA's own line naming it.
+  const rcpt = recipient.toLowerCase();
+  const own =
+    replies.find(({ l }) => l.toLowerCase().includes(rcpt)) ??
+    replies.find(({ i }) => (lines[i + 1] ?? '').toLowerCase().includes(rcpt) && !(lines[i + 1] ?? '').startsWith('<<<')) ??
+    (replies.length === 1 && !/\n\s*[45]\d\d <[^>]+>\.\.\./.test(text) ? replies[0] : undefined);
+  if (!own) return undefined;
   // With PIPELINING the RCPT replies are read after `>>> DATA` is written: a reply that names the
   // mailbox as bad (5.1.1) answered RCPT TO whatever line precedes it.
-  if (/\b[45]\.1\.1\b/.test(own.l) || status?.endsWith('.1.1')) return 'RCPT TO';
+  // Likewise when the server's answer to DATA is "no valid recipients", and when the MTA's own
+  // line after the reply (Sendmail: `550 5.1.1 <a@b>... User unknown`) calls it a bad mailbox.
+  const after = lines[own.i + 1] ?? '';
+  if (/\b[45]\.1\.1\b/.test(own.l) || status?.endsWith('.1.1') || (!after.startsWith('<<<') && /\b[45]\.1\.1\b/.test(after))) return 'RCPT TO';
+  if (replies.some(({ l }) => /no valid recipients/i.test(l))) return 'RCPT TO';
   for (let i = own.i - 1; i >= 0; i--) {
     const m = /^\s*>>>\s*(RCPT TO|MAIL FROM|DATA|EHLO|HELO|\.)/i.exec(lines[i]!);
     if (m) return m[1] === '.' ? 'DATA' : m[1]!.toUpperCase();

@@ -107,7 +107,7 @@ function classifyDiagnostic(r: BounceRecipient, text: string, rules: readonly Ru
   const code = r.replyCode ?? findReplyCode(text);
   let response = text;
   if (code !== undefined) {
-    const at = new RegExp(`(?:^|[\\s:;("'\\[])${code}(?=[ -])`).exec(text);
+    const at = new RegExp(`(?:^|[\\s:;("'\\[])${code}(?=[ -,])`).exec(text);
     if (at) {
       const start = at.index + (at[0].length - String(code).length);
       // The quoted reply is one paragraph: stop at the next blank line (unless classifying the whole text).
@@ -118,12 +118,15 @@ function classifyDiagnostic(r: BounceRecipient, text: string, rules: readonly Ru
   }
   response = response.replace(/\s+/g, ' ').trim();
   const textEnhanced = findEnhanced(response.slice(0, 16));
+  // An explicit "bad destination mailbox" status names the recipient whatever phase the report
+  // says (pipelined RCPT replies are read after DATA; some gateways report the last command sent).
+  const command = (textEnhanced ?? r.status)?.slice(1) === '.1.1' ? undefined : r.command;
   return classifyReply(
     {
       code,
       enhancedCode: textEnhanced ? undefined : r.status,
       response,
-      command: r.command,
+      command,
       permanent: final,
     },
     rules,

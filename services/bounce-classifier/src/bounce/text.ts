@@ -13,9 +13,12 @@ export const ADDRESS = new RegExp(ADDR, 'g');
 
 /** A line that begins with a recipient address: `<a@b>:`, `  a@b`, `a@b on <date>`, `"a@b" ...`, `Failed: a@b`. */
 const RECIPIENT_LINE = new RegExp(
-  String.raw`^\s*(?:(?:RCPT To|To|Recipient(?: address)?|Failed|Original-Recipient|Address)\s*:\s*|\*\s*|-\s+)?["'<]*(${ADDR})[>"']*\s*(?:$|:|\.\.\.|\s+on\s|\s*\(|\s+[-<]|,|\s+SMTP|\s+\[)`,
+  String.raw`^\s*(?:(?:RCPT To|To|Recipient(?: address)?|Failed|Original-Recipient|Address)\s*:\s*|\*\s*|-\s+)?["'<]*(${ADDR})[>"']*\s*(?:$|:|\.\.\.|\s+on\s|\s*\(|\s+[-<]|,|\s+(?=\S))`,
   'i',
 );
+
+/** Sendmail's per-recipient summary in a transcript: `554 <a@b>... 550 Host unknown`. */
+const SENDMAIL_LINE = new RegExp(String.raw`^\s*[45]\d\d <(${ADDR})>\.\.\.\s*(.*)$`);
 
 /** Where the returned message (or its headers) starts in a text bounce: nothing after it is about the failure. */
 const CUT_MARKERS = [
@@ -28,7 +31,7 @@ const CUT_MARKERS = [
   /^-+\s*(?:original|returned|unsent) (?:message )?headers?/i,
   /^-+\s*(?:a copy of |the )?(?:message|mail) (?:text|body)?\s*(?:follows|below)/i,
   /^\s*Content-Type: (?:message\/rfc822|text\/rfc822-headers)/i,
-  /^(?:Return-Path|Received|DKIM-Signature|X-Received|ARC-Seal|Message-I[Dd]|MIME-Version):\s/i,
+  /^(?:Return-Path|Received|DKIM-Signature|X-Received|ARC-Seal|Message-I[Dd]|MIME-Version):\s?\S/i,
 ];
 
 /** Mailbox names that are never the failed recipient. */
@@ -48,20 +51,29 @@ export function humanText(text: string): string {
  */
 export function textRecipients(text: string, exclude: ReadonlySet<string>): BounceRecipient[] {
   const lines = humanText(text).split(/\r?\n/);
-  const hits: { index: number; address: string; rest: string }[] = [];
+  const hits: { index: number; address: string; rest: string; own?: boolean }[] = [];
   lines.forEach((line, index) => {
+    const sm = SENDMAIL_LINE.exec(line);
+    if (sm) {
+      const address = addressOf(sm[1]!);
+      if (!NOT_RECIPIENT.test(address)) hits.push({ index, address, rest: sm[2]!, own: true });
+      return;
+    }
     if (/^\s*(?:>>>|<<<|\d{3}[ -]|from:|reply-to:|sender:|return-path:|subject:|date:|cc:)/i.test(line)) return;
     const m = RECIPIENT_LINE.exec(line);
     if (!m) return;
     const address = addressOf(m[1]!);
-    if (exclude.has(address) || NOT_RECIPIENT.test(address)) return;
+    // An address alone on its line (qmail's `<a@b>:`) is a recipient even if it is also the sender's.
+    const alone = /^\s*<?[^\s<>]+>?:?\s*$/.test(line);
+    if ((exclude.has(address) && !alone) || NOT_RECIPIENT.test(address)) return;
     hits.push({ index, address, rest: line.slice(m.index + m[0].length) });
   });
 
   const seen = new Map<string, BounceRecipient>();
   hits.forEach((hit, i) => {
     const end = hits[i + 1]?.index ?? lines.length;
-    let block = [hit.rest, ...lines.slice(hit.index + 1, end)].join('\n').trim();
+    // A Sendmail summary line is complete in itself; the lines after it belong to the transcript.
+    let block = hit.own ? hit.rest.trim() : [hit.rest, ...lines.slice(hit.index + 1, end)].join('\n').trim();
     // An address alone in a list ("failed to the following recipients: a, b"), the reason is after the list.
     if (!/[A-Za-z]{3}/.test(block.replace(ADDRESS, ''))) block = lines.slice(hits[hits.length - 1]!.index + 1).join('\n').trim();
     const prev = seen.get(hit.address);
