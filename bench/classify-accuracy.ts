@@ -193,7 +193,7 @@ for (const r of replyMisses) lines.push(`- ${cause(r)}: «${r.file}»`);
 const outDir = join(root, 'bench', 'results');
 mkdirSync(outDir, { recursive: true });
 writeFileSync(join(outDir, 'classify-accuracy.md'), lines.join('\n') + '\n');
-writeFileSync(join(outDir, 'classify-accuracy.json'), JSON.stringify({ corpus: corpusDir, overall, byFamily, byMta, byReason, replies, misses: misses.map((r) => ({ file: r.file, recipient: r.expected.recipient, expected: r.expected.reason, want: r.want, got: r.got, format: r.format })) }, null, 2));
+writeFileSync(join(outDir, 'classify-accuracy.json'), JSON.stringify({ corpus: corpusDir, overall, byFamily, byMta, byReason, replies, misses: misses.map((r) => ({ file: r.file, recipient: r.expected.recipient, expected: r.expected.reason, want: r.want, got: r.got, format: r.format })), rows: rows.map((r) => [r.file, r.expected.recipient, r.expected.reason, r.got.type, r.got.reason, r.typeOk, r.reasonOk]) }, null, 2));
 
 console.log(`bounce files: ${overall.n} expectations; failure type ${pct(overall.type)}, reason ${pct(overall.reason)} (target ≥95 % / ≥90 %)`);
 for (const f of byFamily) console.log(`  ${f.key.padEnd(10)} n=${String(f.n).padStart(3)}  type ${pct(f.type).padStart(7)}  reason ${pct(f.reason).padStart(7)}`);

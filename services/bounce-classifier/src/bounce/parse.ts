@@ -204,6 +204,11 @@ function isDaemon(from: string): boolean {
 const BOUNCE_SUBJECT =
   /undeliver|undelivered|delivery (?:status|failure|failed|notification|has failed|problem)|returned mail|failure notice|mail (?:delivery )?(?:failed|failure|error|system error)|could not (?:be )?deliver|non[- ]?delivery|delivery report|nondeliverable|returned to sender|unzustellbar|no se puede entregar|non recapitabile|rejected|bounce|warning|delayed|permanent error|message not delivered|error sending/i;
 
+function isBounceMessage(m: MimePart): boolean {
+  const ct = (header(m, 'content-type') ?? '').toLowerCase();
+  return isDaemon(header(m, 'from') ?? '') || BOUNCE_SUBJECT.test(header(m, 'subject') ?? '') || ct.includes('report-type=delivery-status');
+}
+
 function looksLikeBounce(root: MimePart, subject: string, from: string, human: string): boolean {
   if (header(root, 'x-failed-recipients')) return true;
   if (isDaemon(from) || BOUNCE_SUBJECT.test(subject)) return true;
@@ -225,6 +230,11 @@ function textFormat(root: MimePart, human: string): string {
 function humanParts(root: MimePart): MimePart[] {
   const out: MimePart[] = [];
   const visit = (p: MimePart) => {
+    // A gateway that forwards a bounce as an attachment (Trend Micro, ...): read the bounce inside.
+    if (p.contentType === 'message/rfc822' && p.parts[0] && isBounceMessage(p.parts[0])) {
+      visit(p.parts[0]);
+      return;
+    }
     if (p.contentType === 'message/rfc822' || p.contentType === 'text/rfc822-headers' || p.contentType === 'message/delivery-status') return;
     if (p.parts.length) {
       p.parts.forEach(visit);

@@ -17,6 +17,8 @@ const RECIPIENT_LINE = new RegExp(
   'i',
 );
 
+const HAS_CODE = /(?:^|\s)[45]\d\d[ -]|(?<![\d.])[45]\.\d{1,3}\.\d{1,3}(?![.\d])/m;
+
 /** Sendmail's per-recipient summary in a transcript: `554 <a@b>... 550 Host unknown`. */
 const SENDMAIL_LINE = new RegExp(String.raw`^\s*[45]\d\d <(${ADDR})>\.\.\.\s*(.*)$`);
 
@@ -76,6 +78,12 @@ export function textRecipients(text: string, exclude: ReadonlySet<string>): Boun
     let block = hit.own ? hit.rest.trim() : [hit.rest, ...lines.slice(hit.index + 1, end)].join('\n').trim();
     // An address alone in a list ("failed to the following recipients: a, b"), the reason is after the list.
     if (!/[A-Za-z]{3}/.test(block.replace(ADDRESS, ''))) block = lines.slice(hits[hits.length - 1]!.index + 1).join('\n').trim();
+    // "Could not be delivered because of: 550 5.1.1 User unknown. The following recipients were
+    // affected: a@b": the reason is in the preamble, the list after it.
+    if (!hit.own && !HAS_CODE.test(block)) {
+      const preamble = lines.slice(0, hits[0]!.index).join('\n');
+      if (HAS_CODE.test(preamble)) block = `${block}\n${preamble.trim()}`.trim();
+    }
     const prev = seen.get(hit.address);
     if (prev) {
       if (!prev.diagnostic.includes(block)) prev.diagnostic = `${prev.diagnostic}\n${block}`.trim();
