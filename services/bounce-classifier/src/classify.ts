@@ -100,8 +100,12 @@ export function classifyReply(input: ReplyInput, rules: readonly Rule[]): Classi
       : permanent ? UNCLASSIFIED_PERMANENT : UNCLASSIFIED_TRANSIENT;
     return { failure: make('soft', outcome, message), permanent, senderSignal: false };
   }
-  const type = failureType(rule, permanent, canBeHard(input.command, reply.text));
-  return { failure: make(type, rule, message), permanent, senderSignal: rule.senderSignal, ruleLine: rule.line };
+  const recipientPhase = canBeHard(input.command, reply.text);
+  const type = failureType(rule, permanent, recipientPhase);
+  // A permanent "no such mailbox" outside RCPT TO is not about the mailbox (after DATA a filter is
+  // talking, sisimai's `filtered`; at MAIL FROM our sender is refused): Refused, Mail Block, Soft.
+  const outcome: Outcome = rule.whenPermanent === 'hard' && permanent && !rule.senderSignal && !recipientPhase ? { ...rule, reasonCode: 20, bounceClass: 50 } : rule;
+  return { failure: make(type, outcome, message), permanent, senderSignal: rule.senderSignal, ruleLine: rule.line };
 }
 
 function make(type: FailureType, o: Outcome, message: string): Failure {
