@@ -20,7 +20,10 @@ export function parseDeliveryStatus(text: string): BounceRecipient[] {
   const out: BounceRecipient[] = [];
   let cur: (Partial<BounceRecipient> & { original?: string }) | undefined;
   const flush = () => {
-    const recipient = cur?.recipient ?? cur?.original;
+    // A Final-Recipient that is not a mailbox (a source route `@host:local@server`, Exim's
+    // `save to /path`) is less useful than the Original-Recipient the sender wrote.
+    const plain = (a: string | undefined) => a !== undefined && /^[^@\s:/]+@[^@\s:]+$/.test(a);
+    const recipient = plain(cur?.recipient) ? cur?.recipient : plain(cur?.original) ? cur?.original : (cur?.recipient ?? cur?.original);
     if (cur && recipient) {
       const r: BounceRecipient = { recipient, action: cur.action ?? 'failed', diagnostic: cur.diagnostic ?? '' };
       if (cur.status) r.status = cur.status;
@@ -39,7 +42,7 @@ export function parseDeliveryStatus(text: string): BounceRecipient[] {
         cur.recipient = addressOf(value);
         break;
       case 'original-recipient':
-        if (cur?.original || (cur?.recipient && cur.action)) flush();
+        if (cur?.original) flush();
         cur ??= {};
         cur.original = addressOf(value);
         break;
@@ -68,7 +71,18 @@ export function parseDeliveryStatus(text: string): BounceRecipient[] {
     }
   }
   flush();
-  return out;
+  // One entry per recipient: repeated blocks for the same address are merged.
+  const merged: BounceRecipient[] = [];
+  for (const r of out) {
+    const prev = merged.find((m) => m.recipient === r.recipient);
+    if (!prev) merged.push(r);
+    else {
+      if (!prev.diagnostic) prev.diagnostic = r.diagnostic;
+      prev.status ??= r.status;
+      prev.remoteMta ??= r.remoteMta;
+    }
+  }
+  return merged;
 }
 
 /** `rfc822; <a@b>` → `a@b`. */
