@@ -78,6 +78,8 @@ export function textRecipients(text: string, exclude: ReadonlySet<string>): Boun
     let block = hit.own ? hit.rest.trim() : [hit.rest, ...lines.slice(hit.index + 1, end)].join('\n').trim();
     // An address alone in a list ("failed to the following recipients: a, b"), the reason is after the list.
     if (!/[A-Za-z]{3}/.test(block.replace(ADDRESS, ''))) block = lines.slice(hits[hits.length - 1]!.index + 1).join('\n').trim();
+    // Nothing after the list either ("The user(s) account is disabled.\n<a@b>"): the reason is the paragraph before it.
+    if (!/[A-Za-z]{3}/.test(block.replace(ADDRESS, ''))) block = lines.slice(Math.max(0, hits[0]!.index - 5), hits[0]!.index).join('\n').trim();
     // "Could not be delivered because of: 550 5.1.1 User unknown. The following recipients were
     // affected: a@b": the reason is in the preamble, the list after it.
     if (!hit.own && !HAS_CODE.test(block)) {
