@@ -281,8 +281,13 @@ const CASES: Case[] = [
   },
   {
     name: 'no code, unknown text',
-    input: { response: 'Delivery to the following recipient has been delayed: Message will be retried for 2 more day(s)' },
+    input: { response: 'Your message could not be processed by the gateway at this time' },
     type: 'soft', reason: 0, cls: 1, category: 'undetermined', permanent: false, sender: false,
+  },
+  {
+    name: 'no code, a delay notice: Unreachable, Soft (corpus smtp-replies, sisimai expired)',
+    input: { response: 'Delivery to the following recipient has been delayed: Message will be retried for 2 more day(s)' },
+    type: 'soft', reason: 3, cls: 24, category: 'message-expired', permanent: false, sender: false,
   },
   {
     name: 'nothing at all',
