@@ -167,7 +167,11 @@ export function classifyAttempt(attempt: Attempt, now: Date, rules: readonly Rul
   };
   if (attempt.tenant !== undefined) event.tenant = attempt.tenant;
   if (smtp) event.smtp = smtp;
-  if (attempt.outcome === 'delivered') return event;
+  if (attempt.outcome === 'delivered') {
+    // The TLS of the session that delivered the message travels to Campaign's side with it.
+    if (attempt.tls) event.tls = attempt.tls;
+    return event;
+  }
 
   const { failure: f, senderSignal } = classifyReply(
     {
