@@ -18,12 +18,12 @@ export function parseDeliveryStatus(text: string): BounceRecipient[] {
   }
 
   const out: BounceRecipient[] = [];
-  let cur: (Partial<BounceRecipient> & { original?: string }) | undefined;
+  let cur: (Partial<BounceRecipient> & { original?: string; routed?: string }) | undefined;
   const flush = () => {
     // A Final-Recipient that is not a mailbox (a source route `@host:local@server`, Exim's
     // `save to /path`) is less useful than the Original-Recipient the sender wrote.
     const plain = (a: string | undefined) => a !== undefined && /^[^@\s:/]+@[^@\s:]+$/.test(a);
-    const recipient = plain(cur?.recipient) ? cur?.recipient : plain(cur?.original) ? cur?.original : (cur?.recipient ?? cur?.original);
+    const recipient = plain(cur?.recipient) ? cur?.recipient : plain(cur?.original) ? cur?.original : (cur?.recipient ?? cur?.original ?? cur?.routed);
     if (cur && recipient) {
       const r: BounceRecipient = { recipient, action: cur.action ?? 'failed', diagnostic: cur.diagnostic ?? '' };
       if (cur.status) r.status = cur.status;
@@ -37,9 +37,11 @@ export function parseDeliveryStatus(text: string): BounceRecipient[] {
       case 'final-recipient':
       case 'x-actual-recipient':
         if (name === 'x-actual-recipient' && cur?.recipient) break;
-        if (cur?.recipient) flush();
+        if (cur?.recipient || cur?.routed) flush();
         cur ??= {};
-        cur.recipient = addressOf(value);
+        // A source route (`@relay:local@host`) is not the address the sender knows.
+        if (/^(?:[\w-]+\s*;\s*)?<?@/.test(value.trim())) cur.routed = addressOf(value);
+        else cur.recipient = addressOf(value);
         break;
       case 'original-recipient':
         if (cur?.original) flush();
