@@ -25,7 +25,7 @@ const SENDMAIL_LINE = new RegExp(String.raw`^\s*[45]\d\d <(${ADDR})>\.\.\.\s*(.*
 /** Where the returned message (or its headers) starts in a text bounce: nothing after it is about the failure. */
 const CUT_MARKERS = [
   /^-*\s*below this line is a copy of the message/i,
-  /^-*\s*this is a copy of the message/i,
+  /^-*\s*this is a copy of (?:the|your) message/i,
   /^-+\s*original message\s*-+/i,
   /^-*\s*(?:original|unsent|returned) message(?: follows)?\s*-*\s*$/i,
   /original message follows/i,
@@ -64,7 +64,9 @@ export function textRecipients(text: string, exclude: ReadonlySet<string>): Boun
     if (/^\s*(?:>>>|<<<|\d{3}[ -]|from:|reply-to:|sender:|return-path:|subject:|date:|cc:)/i.test(line)) return;
     const m = RECIPIENT_LINE.exec(line);
     if (!m) return;
-    const address = addressOf(m[1]!);
+    // `name@x <a@b>: ...` (a display part that looks like an address): the bracketed one is the address.
+    const bracketed = new RegExp(String.raw`^\s*<(${ADDR})>`).exec(line.slice(m.index + m[0].length - 1));
+    const address = addressOf(bracketed ? bracketed[1]! : m[1]!);
     // An address alone on its line (qmail's `<a@b>:`) is a recipient even if it is also the sender's.
     const alone = /^\s*<?[^\s<>]+>?:?\s*$/.test(line);
     if ((exclude.has(address) && !alone) || NOT_RECIPIENT.test(address)) return;
