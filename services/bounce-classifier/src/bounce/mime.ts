@@ -138,7 +138,8 @@ function splitMultipart(body: string, boundary: string): string[] | undefined {
   let cur: string[] | undefined;
   let seen = false;
   for (const line of lines) {
-    const t = line.trimEnd();
+    // Leading whitespace before a delimiter is tolerated (seen in the wild, e.g. RFC 3464's own example).
+    const t = line.trim();
     if (t === delim || t === delim + '--') {
       seen = true;
       if (cur) chunks.push(cur.join('\n'));
