@@ -13,6 +13,7 @@ export const DEAD_LETTER_CODES = [
   'unknown_content_shape',
   'validity_expired',
   'internal_error',
+  'bounce_unmatched',
 ] as const;
 export type DeadLetterCode = (typeof DEAD_LETTER_CODES)[number];
 

@@ -23,6 +23,8 @@ export const CATEGORIES = [
   'message-expired',
   'auto-reply',
   'undetermined',
+  // a feedback-loop complaint (RFC 5965): the recipient reported the message; Campaign denylists
+  'complaint',
   // about the sender (never Hard; signals for traffic shaping)
   'rate-limited',
   'ip-reputation',

@@ -15,6 +15,11 @@ export interface ReplyInput {
   command?: string | undefined;
   /** nodemailer error code (ECONNECTION, ETIMEDOUT, EENVELOPE, EDNS...). */
   errorCode?: string | undefined;
+  /**
+   * Permanence when the reply carries neither a code nor an enhanced status (an asynchronous
+   * bounce that only explains in prose: its `Action: failed` says the MTA gave up).
+   */
+  permanent?: boolean | undefined;
 }
 
 export interface Classification {
@@ -86,17 +91,21 @@ export function classifyReply(input: ReplyInput, rules: readonly Rule[]): Classi
     };
   }
 
-  const permanent = isPermanent(reply.code, reply.enhancedCode);
+  const permanent = reply.code === undefined && reply.enhancedCode === undefined && input.permanent !== undefined ? input.permanent : isPermanent(reply.code, reply.enhancedCode);
   const rule = matchRule(rules, reply.line);
   const message = reply.line || input.errorCode || 'no reply';
   if (!rule) {
-    const outcome = reply.code === undefined && reply.enhancedCode === undefined
+    const outcome = reply.code === undefined && reply.enhancedCode === undefined && input.permanent === undefined
       ? UNCLASSIFIED_NO_CODE
       : permanent ? UNCLASSIFIED_PERMANENT : UNCLASSIFIED_TRANSIENT;
     return { failure: make('soft', outcome, message), permanent, senderSignal: false };
   }
-  const type = failureType(rule, permanent, canBeHard(input.command, reply.text));
-  return { failure: make(type, rule, message), permanent, senderSignal: rule.senderSignal, ruleLine: rule.line };
+  const recipientPhase = canBeHard(input.command, reply.text);
+  const type = failureType(rule, permanent, recipientPhase);
+  // A permanent "no such mailbox" outside RCPT TO is not about the mailbox (after DATA a filter is
+  // talking, sisimai's `filtered`; at MAIL FROM our sender is refused): Refused, Mail Block, Soft.
+  const outcome: Outcome = rule.whenPermanent === 'hard' && permanent && !rule.senderSignal && !recipientPhase ? { ...rule, reasonCode: 20, bounceClass: 50 } : rule;
+  return { failure: make(type, outcome, message), permanent, senderSignal: rule.senderSignal, ruleLine: rule.line };
 }
 
 function make(type: FailureType, o: Outcome, message: string): Failure {
@@ -158,7 +167,11 @@ export function classifyAttempt(attempt: Attempt, now: Date, rules: readonly Rul
   };
   if (attempt.tenant !== undefined) event.tenant = attempt.tenant;
   if (smtp) event.smtp = smtp;
-  if (attempt.outcome === 'delivered') return event;
+  if (attempt.outcome === 'delivered') {
+    // The TLS of the session that delivered the message travels to Campaign's side with it.
+    if (attempt.tls) event.tls = attempt.tls;
+    return event;
+  }
 
   const { failure: f, senderSignal } = classifyReply(
     {

@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { commonKeys, int, type Key } from '@mta/config';
+import { bounceKeys } from './listener/config.ts';
 import { loadRuleFile, SHIPPED_RULES_URL, type Rule } from './rules.ts';
 import { retryKeys } from './retry/config.ts';
 
@@ -24,4 +25,5 @@ export const classifierKeys = {
   rules: rulesFile,
   maxInFlight: int('MTA_MAX_IN_FLIGHT', 'Attempts handled at once before consumption waits.', 5000, 1),
   ...retryKeys,
+  ...bounceKeys,
 };

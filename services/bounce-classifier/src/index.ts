@@ -25,3 +25,9 @@ export {
   type ReplyInput,
   type Classification,
 } from './classify.ts';
+export { parseBounce, TRACE_HEADER } from './bounce/parse.ts';
+export { qualifyReport, qualifyRecipient, type QualifiedRecipient, type RecipientOutcome } from './bounce/qualify.ts';
+export type { BounceReport, BounceRecipient, ReportKind, DsnAction, OriginalMessage, FeedbackInfo } from './bounce/report.ts';
+export { correlate, type Correlation, type MatchedBy } from './listener/correlate.ts';
+export { decideIntake, type IntakeDecision, type IntakeResult } from './listener/intake.ts';
+export { watchRules, type RuleSource, type ReloadResult } from './rules-watch.ts';

@@ -49,6 +49,16 @@ test('classifyAttempt: delivered → delivered, smtp and identity copied, no fai
   });
 });
 
+test('classifyAttempt: the TLS of a delivering session is copied onto the delivered event only', () => {
+  const tls = { protocol: 'TLSv1.3', cipher: 'TLS_AES_256_GCM_SHA384', policy: 'opportunistic' };
+  const delivered = classifyAttempt(attempt({ outcome: 'delivered', tls, smtp: { code: 250, response: '250 OK' } }), NOW);
+  valid(delivered);
+  assert.deepEqual(delivered.tls, tls);
+  const failed = classifyAttempt(attempt({ tls, smtp: { code: 550, enhancedCode: '5.1.1', response: '550 5.1.1 User unknown', command: 'RCPT TO' } }), NOW);
+  valid(failed);
+  assert.equal(failed.tls, undefined);
+});
+
 test('classifyAttempt: permanent user unknown at RCPT TO → hard_bounce, Hard User unknown', () => {
   const smtp = { code: 550, enhancedCode: '5.1.1', response: "550-5.1.1 The email account that you tried to reach does not exist. Please try\r\n550 5.1.1 double-checking the recipient's email address - gsmtp", command: 'RCPT TO' };
   const event = classifyAttempt(attempt({ smtp, error: { code: 'EENVELOPE', message: "Can't send mail - all recipients were rejected", responseCode: 550, response: smtp.response, command: 'RCPT TO' } }), NOW);

@@ -223,17 +223,17 @@ const CASES: Case[] = [
   {
     name: '550 5.1.1 answered to MAIL FROM is not about the recipient',
     input: { code: 550, response: '550 5.1.1 <bounce@example.com>... User unknown', command: 'MAIL FROM' },
-    type: 'soft', reason: 1, cls: 10, category: 'bad-mailbox', permanent: true, sender: false,
+    type: 'soft', reason: 20, cls: 50, category: 'bad-mailbox', permanent: true, sender: false,
   },
   {
     name: '"user unknown" after DATA: the recipient was accepted, a filter is talking',
     input: { code: 550, response: '550 Unknown user kijitora@example.jp', command: 'DATA' },
-    type: 'soft', reason: 1, cls: 10, category: 'bad-mailbox', permanent: true, sender: false,
+    type: 'soft', reason: 20, cls: 50, category: 'bad-mailbox', permanent: true, sender: false,
   },
   {
     name: 'the DSN note "(in reply to end of DATA command)" stands in for the command',
     input: { response: '550 Unknown user kijitora@example.net (in reply to end of DATA command)' },
-    type: 'soft', reason: 1, cls: 10, category: 'bad-mailbox', permanent: true, sender: false,
+    type: 'soft', reason: 20, cls: 50, category: 'bad-mailbox', permanent: true, sender: false,
   },
 
   // --- transport errors: always transient
@@ -281,8 +281,13 @@ const CASES: Case[] = [
   },
   {
     name: 'no code, unknown text',
-    input: { response: 'Delivery to the following recipient has been delayed: Message will be retried for 2 more day(s)' },
+    input: { response: 'Your message could not be processed by the gateway at this time' },
     type: 'soft', reason: 0, cls: 1, category: 'undetermined', permanent: false, sender: false,
+  },
+  {
+    name: 'no code, a delay notice: Unreachable, Soft (corpus smtp-replies, sisimai expired)',
+    input: { response: 'Delivery to the following recipient has been delayed: Message will be retried for 2 more day(s)' },
+    type: 'soft', reason: 3, cls: 24, category: 'message-expired', permanent: false, sender: false,
   },
   {
     name: 'nothing at all',

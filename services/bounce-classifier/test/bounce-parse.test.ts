@@ -1,0 +1,124 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseBounce } from '../src/bounce/parse.ts';
+import { qualifyReport } from '../src/bounce/qualify.ts';
+import { correlate } from '../src/listener/correlate.ts';
+import { decideIntake } from '../src/listener/intake.ts';
+import { shippedRules } from '../src/rules.ts';
+import { verpEncode, MtaEventCodec, DeadLetterCodec } from '@mta/contracts';
+import { arfReport, eximBounce, normalMail, postfixDsn, qmailBounce, vacationReply } from './support/reports.ts';
+
+const rules = shippedRules();
+const summary = (raw: string) =>
+  qualifyReport(parseBounce(raw), rules).map((q) => ({ recipient: q.recipient, outcome: q.outcome, type: q.failure.type, reason: q.failure.reasonCode, category: q.failure.category }));
+
+test('RFC 3464: a multi-recipient DSN gives each recipient its own outcome', () => {
+  const raw = postfixDsn(
+    [
+      ['gone@example.net', '5.1.1', '550 5.1.1 <gone@example.net>: Recipient address rejected: User unknown in local recipient table'],
+      ['full@example.net', '5.2.2', '552 5.2.2 <full@example.net>: user is over quota'],
+      ['blocked@example.net', '5.7.1', '554 5.7.1 Service unavailable; Client host [192.0.2.1] blocked using zen.spamhaus.org; https://www.spamhaus.org/query/ip/192.0.2.1'],
+      ['later@example.net', '4.4.7', '421 4.4.7 Delivery time expired', 'delayed'],
+    ],
+    { to: 'x@example.net', messageId: 'm-1@bounces.test' },
+  );
+  const report = parseBounce(raw);
+  assert.equal(report.kind, 'dsn');
+  assert.equal(report.format, 'rfc3464');
+  assert.equal(report.original.messageId, 'm-1@bounces.test');
+  assert.deepEqual(summary(raw), [
+    { recipient: 'gone@example.net', outcome: 'bounce', type: 'hard', reason: 1, category: 'bad-mailbox' },
+    { recipient: 'full@example.net', outcome: 'bounce', type: 'soft', reason: 5, category: 'quota-issues' },
+    { recipient: 'blocked@example.net', outcome: 'bounce', type: 'soft', reason: 20, category: 'ip-reputation' },
+    // A delay warning: soft, status unchanged.
+    { recipient: 'later@example.net', outcome: 'bounce', type: 'soft', reason: 3, category: 'message-expired' },
+  ]);
+  const blocked = qualifyReport(report, rules)[2]!;
+  assert.equal(blocked.senderSignal, true, 'a block list is a signal about the sender');
+});
+
+test('per-recipient fields: status, reply code, phase and remote MTA', () => {
+  const [r] = parseBounce(postfixDsn([['a@example.net', '5.1.1', '550 5.1.1 <a@example.net>: User unknown']], { to: 'a@example.net' })).recipients;
+  assert.equal(r!.status, '5.1.1');
+  assert.equal(r!.replyCode, 550);
+  assert.equal(r!.command, 'RCPT TO');
+  assert.equal(r!.remoteMta, 'mx.example.net');
+  assert.equal(r!.diagnostic, '550 5.1.1 <a@example.net>: User unknown');
+});
+
+test('text bounces of other MTAs (Exim, qmail) are read from their prose', () => {
+  const exim = parseBounce(eximBounce('bob@example.net', '550 5.1.1 <bob@example.net>: Recipient address rejected: User unknown', { to: 'bob@example.net', trace: 'm-2' }));
+  assert.equal(exim.kind, 'text');
+  assert.equal(exim.format, 'exim');
+  assert.equal(exim.original.mtaMessageId, 'm-2');
+  assert.deepEqual(summary(eximBounce('bob@example.net', '550 5.1.1 <bob@example.net>: Recipient address rejected: User unknown', { to: 'bob@example.net' })), [
+    { recipient: 'bob@example.net', outcome: 'bounce', type: 'hard', reason: 1, category: 'bad-mailbox' },
+  ]);
+  assert.deepEqual(summary(qmailBounce('carol@example.net', "Sorry, no mailbox here by that name. (#5.1.1)", { to: 'carol@example.net' })), [
+    { recipient: 'carol@example.net', outcome: 'bounce', type: 'hard', reason: 1, category: 'bad-mailbox' },
+  ]);
+  assert.deepEqual(summary(qmailBounce('dave@example.net', 'Sorry, I couldn\'t find any host named example.net. (#5.1.2)', { to: 'dave@example.net' })), [
+    { recipient: 'dave@example.net', outcome: 'bounce', type: 'hard', reason: 2, category: 'bad-domain' },
+  ]);
+});
+
+test('a refusal after DATA is never Hard: a content filter talks, not the mailbox', () => {
+  const raw = postfixDsn([['a@example.net', '5.0.0', '550 5.0.0 Unknown user a@example.net']], { to: 'a@example.net' }).replace('(in reply to RCPT TO command)', '(in reply to end of DATA command)');
+  assert.equal(summary(raw)[0]!.type, 'soft');
+});
+
+test('ARF abuse reports are complaints; other feedback types are not', () => {
+  assert.deepEqual(summary(arfReport('e@example.net', { to: 'e@example.net' })), [{ recipient: 'e@example.net', outcome: 'complaint', type: 'hard', reason: 8, category: 'complaint' }]);
+  assert.equal(summary(arfReport('e@example.net', { to: 'e@example.net' }, 'auth-failure'))[0]!.outcome, 'ignored');
+});
+
+test('auto-replies are ignored; a normal email is not a bounce', () => {
+  const auto = parseBounce(vacationReply('Frank <frank@example.net>'));
+  assert.equal(auto.kind, 'auto-reply');
+  assert.deepEqual(summary(vacationReply('frank@example.net')), [{ recipient: 'frank@example.net', outcome: 'ignored', type: 'ignored', reason: 25, category: 'auto-reply' }]);
+  const normal = parseBounce(normalMail());
+  assert.equal(normal.kind, 'not-bounce');
+  assert.deepEqual(qualifyReport(normal, rules), []);
+});
+
+test('garbage never throws', () => {
+  for (const raw of ['', '\u0000\u0001\u0002', 'Content-Type: multipart/report; boundary=x\n\n--x\nContent-Type: message/delivery-status\n\nAction: failed\n', 'x'.repeat(100000)]) {
+    const r = parseBounce(Buffer.from(raw));
+    assert.ok(['not-bounce', 'dsn', 'text'].includes(r.kind));
+  }
+});
+
+test('correlation: VERP first, then the trace header, then one of our Message-IDs', () => {
+  const report = parseBounce(postfixDsn([['a@example.net', '5.1.1', '550 5.1.1 User unknown']], { to: 'a@example.net', trace: 'from-trace', messageId: 'from-mid@bounces.test' }));
+  const opts = { domains: ['bounces.test'] };
+  assert.deepEqual(correlate(report, [verpEncode('from-verp', 'bounces.test')], opts), { messageId: 'from-verp', by: 'verp' });
+  assert.deepEqual(correlate(report, ['postmaster@bounces.test'], opts), { messageId: 'from-trace', by: 'trace-header' });
+  const noTrace = parseBounce(postfixDsn([['a@example.net', '5.1.1', '550 5.1.1 User unknown']], { to: 'a@example.net', messageId: 'from-mid@bounces.test' }));
+  assert.deepEqual(correlate(noTrace, ['postmaster@bounces.test'], opts), { messageId: 'from-mid', by: 'message-id' });
+  const foreign = parseBounce(postfixDsn([['a@example.net', '5.1.1', '550 5.1.1 User unknown']], { to: 'a@example.net', messageId: 'x@gmail.example' }));
+  assert.equal(correlate(foreign, ['postmaster@bounces.test'], opts), undefined);
+  assert.deepEqual(correlate(foreign, ['postmaster@bounces.test'], { ...opts, messageIdDomains: ['gmail.example'] }), { messageId: 'x', by: 'message-id' });
+});
+
+test('intake: events for matched reports, dead letters for unmatched ones, nothing for auto-replies', () => {
+  const opts = { topics: { events: 'ev', deadLetter: 'dl' }, service: 'bounce-classifier', domains: ['bounces.test'] };
+  const env = { mailFrom: '', rcptTo: [verpEncode('m-9', 'bounces.test')], remoteAddress: '192.0.2.1', id: 's1.1' };
+  const now = new Date('2026-11-29T10:00:00Z');
+  const hard = decideIntake(Buffer.from(postfixDsn([['a@example.net', '5.1.1', '550 5.1.1 User unknown'], ['b@example.net', '4.2.2', '452 4.2.2 Mailbox full']], { to: 'a@example.net' })), env, rules, opts, now);
+  assert.equal(hard.result, 'async_bounce');
+  assert.equal(hard.records.length, 1);
+  assert.equal(hard.records[0]!.key, 'm-9');
+  const ev = MtaEventCodec.decode(Buffer.from(hard.records[0]!.value as string));
+  assert.ok(ev.ok);
+  if (ev.ok) {
+    assert.equal(ev.value.event, 'async_bounce');
+    assert.equal(ev.value.failure?.type, 'hard', 'the most severe recipient outcome is reported');
+    assert.equal(ev.value.recipient, 'a@example.net');
+  }
+  const unmatched = decideIntake(Buffer.from(postfixDsn([['a@example.net', '5.1.1', '550 5.1.1 User unknown']], { to: 'a@example.net' })), { ...env, rcptTo: ['postmaster@bounces.test'] }, rules, opts, now);
+  assert.equal(unmatched.result, 'unmatched');
+  const dl = DeadLetterCodec.decode(Buffer.from(unmatched.records[0]!.value as string));
+  assert.ok(dl.ok && dl.value.error.code === 'bounce_unmatched');
+  assert.deepEqual(decideIntake(Buffer.from(vacationReply('z@example.net')), env, rules, opts, now).records, []);
+  assert.equal(decideIntake(Buffer.from(normalMail()), env, rules, opts, now).result, 'not_bounce');
+});
