@@ -43,7 +43,8 @@ function delayStage(topic: string, out: string, dead: string, groupId: string) {
       const n = Number(rec.value!.toString());
       if (Number.isNaN(n)) throw new Error(`not a number: ${rec.value!.toString()}`);
       const r: Released = { n, notBefore: Number(rec.headers.nb), handledAt: Date.now() };
-      return [{ topic: out, key: null, value: JSON.stringify(r) }];
+      // One key, so every release lands in one output partition and the collector sees release order.
+      return [{ topic: out, key: 'released', value: JSON.stringify(r) }];
     },
   });
 }
