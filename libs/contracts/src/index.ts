@@ -10,3 +10,4 @@ export * from './dead-letter.ts';
 export * from './topics.ts';
 export { FailureSchema } from './failure-schema.ts';
 export * from './verp.ts';
+export * from './delivery-kpis.ts';
