@@ -23,6 +23,7 @@ export interface DeliveryAgg {
 }
 
 export const OTHER_DOMAINS = '(other)';
+export const NO_DOMAIN = '(no domain)';
 
 export function emptyAgg(deliveryId: string, tenant?: string): DeliveryAgg {
   return {
@@ -48,7 +49,7 @@ export function emptyAgg(deliveryId: string, tenant?: string): DeliveryAgg {
 
 export function domainOf(recipient: string): string {
   const at = recipient.lastIndexOf('@');
-  return at < 0 ? '' : recipient.slice(at + 1).toLowerCase();
+  return at < 0 ? NO_DOMAIN : recipient.slice(at + 1).toLowerCase();
 }
 
 const statusField = { taken_into_account: 'takenIntoAccount', sent: 'sent', failed: 'failed' } as const satisfies Record<Status, keyof DeliveryAgg>;
