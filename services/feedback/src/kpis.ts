@@ -111,7 +111,8 @@ const percent = (n: number, of: number) => (of === 0 ? 0 : Math.round((n / of) *
 /** The record published on mta.delivery-kpis and served over HTTP. */
 export function toKpiRecord(a: DeliveryAgg): DeliveryKpis {
   const byDomain = [...a.byDomain].sort((x, y) => y[1].messages - x[1].messages || (x[0] < y[0] ? -1 : 1));
-  const byReason = [...a.byReason].sort((x, y) => y[1].failed + y[1].softBounces - (x[1].failed + x[1].softBounces) || (x[0] < y[0] ? -1 : 1));
+  // Top reasons first: by failed messages, then by soft-bounce updates.
+  const byReason = [...a.byReason].sort((x, y) => y[1].failed - x[1].failed || y[1].softBounces - x[1].softBounces || (x[0] < y[0] ? -1 : 1));
   return {
     v: 1,
     deliveryId: a.deliveryId,
