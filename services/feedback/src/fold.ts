@@ -1,4 +1,4 @@
-import type { EventName, MtaEvent, Status, StatusRecord } from '@mta/contracts';
+import { FAILURE_REASONS, type EventName, type MtaEvent, type Status, type StatusRecord } from '@mta/contracts';
 
 /**
  * What feedback remembers of one message to keep its status honest: four small facts, packed
@@ -108,7 +108,12 @@ export function foldEvent(prev: MessageState | undefined, e: MtaEvent): Folded {
 }
 
 export function toStatusRecord(e: MtaEvent, status: Status): StatusRecord {
-  const f = e.failure;
+  // A complaint puts the address on the denylist (BRIEF §2): its reason is always Campaign's
+  // "Denylisted address", whatever qualification the event carries.
+  const f =
+    e.event === 'complaint'
+      ? { type: 'hard' as const, bounceClass: 90 as const, category: 'complaint', message: 'feedback-loop complaint', ...e.failure, reasonCode: 8 as const, reason: FAILURE_REASONS[8] }
+      : e.failure;
   return {
     v: 1,
     messageId: e.messageId,

@@ -37,6 +37,9 @@ test('status lifecycle as BRIEF §2 says', () => {
     ['async hard bounce after sent', [ev('accepted', 0), ev('delivered', 1), ev('async_bounce', 1)], ['taken_into_account accepted', 'sent delivered', 'failed async_bounce User unknown']],
     ['async soft bounce after sent keeps sent', [ev('delivered', 1), ev('async_bounce', 1, softAsync)], ['sent delivered', 'sent async_bounce Refused']],
     ['complaint keeps the outcome', [ev('delivered', 1), ev('complaint', 1, failure('hard', 8, 90, 'complaint', 'abuse report'))], ['sent delivered', 'sent complaint Denylisted address']],
+    ['a complaint is always "Denylisted address"', [ev('delivered', 1), ev('complaint', 1, failure('soft', 20, 51, 'spam-related', 'ARF abuse'))], ['sent delivered', 'sent complaint Denylisted address']],
+    ['complaint without a qualification', [ev('accepted', 0), ev('delivered', 1), ev('complaint', 1)], ['taken_into_account accepted', 'sent delivered', 'sent complaint Denylisted address']],
+    ['complaint after failed keeps failed', [ev('hard_bounce', 1), ev('complaint', 1)], ['failed hard_bounce User unknown', 'failed complaint Denylisted address']],
   ];
   for (const [name, events, expected] of rows) assert.deepEqual(run(events), expected, name);
 });
