@@ -7,7 +7,7 @@ import { MessageStore } from '../src/message-store.ts';
 
 const topics = { status: 'st', deadLetter: 'dl' };
 let offset = 0;
-const rec = (value: string | null): InRecord => ({ topic: 'ev', partition: 0, offset: String(offset++), key: 'm1', value: value === null ? null : Buffer.from(value), headers: {}, timestamp: '0' });
+const rec = (value: string | null): InRecord => ({ topic: 'ev', partition: 0, offset: String(offset++), key: Buffer.from('m1'), value: value === null ? null : Buffer.from(value), headers: {}, timestamp: '0' });
 const event = (e: Partial<MtaEvent>): string =>
   JSON.stringify({ v: 1, messageId: 'm1', deliveryId: 'd1', recipient: 'a@example.com', event: 'accepted', attempt: 0, timestamp: '2026-11-29T10:00:00Z', ...e });
 
