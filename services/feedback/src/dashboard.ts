@@ -92,7 +92,8 @@ export const DASHBOARD_HTML = `<!doctype html>
 <script>
 (() => {
   'use strict';
-  let selected = decodeURIComponent((location.hash.match(/^#d=(.*)$/) || [])[1] || '');
+  let selected = '';
+  try { selected = decodeURIComponent((location.hash.match(/^#d=(.*)$/) || [])[1] || ''); } catch { /* a malformed link: show the latest delivery */ }
   const $ = (id) => document.getElementById(id);
   const pct = (n) => (Math.round(n * 100) / 100) + ' %';
   const fmt = (n) => n.toLocaleString('en-US');
