@@ -163,12 +163,13 @@ export const DASHBOARD_HTML = `<!doctype html>
   }
   async function refresh() {
     try {
-      const res = await fetch('/deliveries', { cache: 'no-store' });
+      const res = await fetch('/deliveries?summary=1&limit=50', { cache: 'no-store' });
       if (res.status === 503) { $('state').textContent = 'rebuilding state from Kafka…'; return; }
       const { deliveries } = await res.json();
-      if (!deliveries.some((d) => d.deliveryId === selected)) selected = deliveries.length ? deliveries[0].deliveryId : '';
+      if (!selected && deliveries.length) selected = deliveries[0].deliveryId;
       showList(deliveries);
-      showDelivery(deliveries.find((d) => d.deliveryId === selected));
+      const one = selected ? await fetch('/deliveries/' + encodeURIComponent(selected), { cache: 'no-store' }) : undefined;
+      showDelivery(one && one.ok ? await one.json() : undefined);
       showChart(await (await fetch('/throughput?points=60&step=5', { cache: 'no-store' })).json());
       $('state').textContent = 'live · updated ' + new Date().toISOString().slice(11, 19) + ' UTC';
     } catch (err) {

@@ -14,9 +14,13 @@ export function feedbackRoutes(deps: RouteDeps) {
   const now = deps.now ?? Date.now;
   const rebuilding = { status: 'rebuilding', message: 'state is being rebuilt from the status topic; retry shortly' };
   return (app: FastifyInstance): void => {
-    app.get('/deliveries', async (_req, reply) => {
+    // ?limit=N (default 100) most recently updated; ?summary=1 leaves out byReason and byDomain.
+    app.get<{ Querystring: { limit?: string; summary?: string } }>('/deliveries', async (req, reply) => {
       if (!deps.rebuilt()) return reply.code(503).send(rebuilding);
-      return { deliveries: deps.view.list() };
+      const limit = Math.min(Math.max(Number(req.query.limit) || 100, 1), 100_000);
+      const list = deps.view.list(limit);
+      if (req.query.summary !== '1') return { deliveries: list };
+      return { deliveries: list.map(({ byReason: _r, byDomain: _d, ...summary }) => summary) };
     });
     app.get<{ Params: { id: string } }>('/deliveries/:id', async (req, reply) => {
       if (!deps.rebuilt()) return reply.code(503).send(rebuilding);

@@ -57,9 +57,10 @@ export class StatusView {
     return a && toKpiRecord(a);
   }
 
-  /** Every delivery, most recently updated first. */
-  list(): DeliveryKpis[] {
-    return [...this.deliveries.values()].reverse().map(toKpiRecord);
+  /** Deliveries, most recently updated first. */
+  list(limit = Infinity): DeliveryKpis[] {
+    const all = [...this.deliveries.values()];
+    return all.slice(Math.max(0, all.length - limit)).reverse().map(toKpiRecord);
   }
 
   get deliveryCount(): number {

@@ -23,6 +23,10 @@ test('GET /deliveries and /deliveries/:id serve the KPIs; 404 for an unknown del
   const list = await app.inject('/deliveries');
   assert.equal(list.statusCode, 200);
   assert.deepEqual((list.json() as { deliveries: { deliveryId: string }[] }).deliveries.map((d) => d.deliveryId), ['d2', 'd1']);
+  const limited = (await app.inject('/deliveries?limit=1&summary=1')).json() as { deliveries: Record<string, unknown>[] };
+  assert.deepEqual(limited.deliveries.map((d) => d.deliveryId), ['d2']);
+  assert.equal(limited.deliveries[0]!.byDomain, undefined, 'a summary leaves out the tables');
+  assert.equal(limited.deliveries[0]!.messages, 1);
   const one = await app.inject('/deliveries/d1');
   assert.equal(one.statusCode, 200);
   assert.equal(one.json().sent, 1);
