@@ -71,7 +71,7 @@ export const DASHBOARD_HTML = `<!doctype html>
     <table id="reasons"><thead><tr><th>Reason</th><th>Failed</th><th>Soft bounces</th></tr></thead><tbody></tbody></table>
   </section>
   <section class="wide">
-    <h2>Throughput (status changes per 5 s, last 5 minutes)</h2>
+    <h2>Throughput, all deliveries (status changes per 5 s, last 5 minutes)</h2>
     <svg id="chart" viewBox="0 0 900 180" width="100%" height="180" role="img" aria-label="throughput chart"></svg>
     <div class="legend">
       <span><i class="dot" style="background:var(--taken)"></i>accepted</span>
