@@ -28,6 +28,7 @@ const topicEnv: Record<TopicId, string> = {
   retry30m: 'MTA_TOPIC_RETRY_30M',
   retry2h: 'MTA_TOPIC_RETRY_2H',
   retry4h: 'MTA_TOPIC_RETRY_4H',
+  deliveryKpis: 'MTA_TOPIC_DELIVERY_KPIS',
 };
 
 function topicKeys() {

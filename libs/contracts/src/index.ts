@@ -11,3 +11,4 @@ export * from './topics.ts';
 export { FailureSchema } from './failure-schema.ts';
 export * from './verp.ts';
 export * from './retry.ts';
+export * from './delivery-kpis.ts';

@@ -13,6 +13,7 @@ export const DEFAULT_TOPICS = {
   retry30m: 'mta.retry.30m',
   retry2h: 'mta.retry.2h',
   retry4h: 'mta.retry.4h',
+  deliveryKpis: 'mta.delivery-kpis',
 } as const;
 export type TopicId = keyof typeof DEFAULT_TOPICS;
 export type Topics = Record<TopicId, string>;
