@@ -123,10 +123,16 @@ test('a domain that always soft-bounces: failed/expired at the validity end, nev
   // Never earlier: the expiry is not before the validity end ...
   assert.ok(Date.parse(last.timestamp) >= end, `expired at ${last.timestamp}, validity ends ${validUntil}`);
   // ... no attempt was skipped: every soft bounce but the last scheduled a next attempt before the
-  // end, and the last one did not (its next step would have passed the end) ...
+  // end; the last one either scheduled none (its next step would have passed the end) or its next
+  // attempt came due only as the validity ran out (a loaded machine releases it after the end, and
+  // it then expires instead of being sent) ...
   const softEvents = of(events.records.map((r) => r.value), id).filter((e) => e.event === 'soft_bounce');
   for (const e of softEvents.slice(0, -1)) assert.ok(e.nextAttemptAt && Date.parse(e.nextAttemptAt) < end);
-  assert.equal(softEvents.at(-1)!.nextAttemptAt, undefined);
+  const lastNext = softEvents.at(-1)!.nextAttemptAt;
+  if (lastNext !== undefined) {
+    assert.ok(Date.parse(lastNext) < end, `the last retry was scheduled before the end (${lastNext})`);
+    assert.ok(Date.parse(last.timestamp) >= Date.parse(lastNext), `expired at ${last.timestamp}, not before the scheduled retry ${lastNext}`);
+  }
   // ... and never later than one retry step after it (a generous bound for a shared machine).
   assert.ok(Date.parse(last.timestamp) - end < STEP_MS + 10000, `expired ${Date.parse(last.timestamp) - end} ms after the validity end`);
   assert.equal(sink.received.filter((m) => m.to.includes(`always-${run}@retry.test`)).length, 0);
