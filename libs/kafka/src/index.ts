@@ -7,3 +7,4 @@ export * from './offset-tracker.ts';
 export * from './stage.ts';
 export * from './seen-window.ts';
 export * from './stage-service.ts';
+export * from './trace-context.ts';
