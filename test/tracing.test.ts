@@ -121,6 +121,17 @@ test('one trace from the request record through ingest and throttle, exported ov
     assert.equal(t.parentSpanId, i.spanId, "throttle's span is a child of ingest's");
     assert.equal(deliveries[0]!.traceparent, `00-${traceId}-${t.spanId}-01`, 'the delivery record carries the trace on to the sender');
     assert.ok([...contentTypes].every((c) => c === 'POST /v1/traces application/json'), [...contentTypes].join('; '));
+
+    // The stage's own instruments on the ingest's /metrics (Prometheus text).
+    const metrics = await (await fetch(`http://127.0.0.1:${services[0]!.port}/metrics`)).text();
+    const value = (re: RegExp) => Number(re.exec(metrics)?.[1]);
+    const q = (t: string) => t.replace(/\./g, '\\.');
+    assert.equal(value(new RegExp(`^mta_records_consumed_total\\{topic="${q(topics.requests)}"[^}]*\\} (\\d+)$`, 'm')), 1, metrics);
+    assert.equal(value(new RegExp(`^mta_records_produced_total\\{topic="${q(topics.queue)}"[^}]*\\} (\\d+)$`, 'm')), 1, metrics);
+    assert.equal(value(new RegExp(`^mta_consumer_lag_records\\{topic="${q(topics.requests)}",partition="\\d"[^}]*\\} (\\d+)$`, 'm')), 0, metrics);
+    assert.equal(value(/^mta_stage_inflight_records\{[^}]*\} (\d+)$/m), 0, metrics);
+    assert.equal(value(/^mta_stage_oldest_inflight_seconds\{[^}]*\} (\d+)$/m), 0, metrics);
+    assert.match(metrics, /^target_info\{service_name="mta-ingest"/m);
   } finally {
     await consumer.disconnect();
     const codes = await Promise.all(services.map((s) => s.stop()));
