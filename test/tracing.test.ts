@@ -99,7 +99,7 @@ test('one trace from the request record through ingest and throttle, exported ov
     });
     await producer.disconnect();
 
-    const deadline = Date.now() + 60000;
+    const deadline = Date.now() + 90000;
     const inTrace = () => exported.filter((e) => e.span.traceId === traceId);
     while (!(deliveries.length >= 1 && inTrace().some((e) => e.service === 'mta-throttle'))) {
       assert.ok(Date.now() < deadline, `trace not complete: ${JSON.stringify(inTrace().map((e) => [e.service, e.span.name]))}, ${deliveries.length} deliveries`);
