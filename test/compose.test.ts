@@ -38,6 +38,8 @@ test('docker-compose sets only variables the services declare, with accepted val
     assert.deepEqual(await unknownEnv(s, Object.keys(env)), [], `${s}: undeclared variables`);
     const loaded = loadConfig(await serviceSpec(s), env);
     assert.ok(loaded.ok, `${s}: ${loaded.ok ? '' : loaded.errors.join('; ')}`);
+    const grace = Number(/^(\d+)s$/.exec(compose.services[s].stop_grace_period)?.[1]);
+    if (loaded.ok) assert.ok(grace * 1000 > (loaded.config as { shutdownTimeoutMs: number }).shutdownTimeoutMs, `${s}: stop_grace_period outlasts the drain`);
   }
 });
 

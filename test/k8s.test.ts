@@ -112,6 +112,10 @@ test('every environment variable is declared by the service and its value is acc
     assert.deepEqual(await unknownEnv(s, env.keys()), [], `${s}: variables no config key of the service declares`);
     const loaded = loadConfig(await serviceSpec(s), Object.fromEntries(env));
     assert.ok(loaded.ok, `${s}: ${loaded.ok ? '' : loaded.errors.join('\n')}`);
+    if (s === 'sender' && loaded.ok) {
+      const c = loaded.config as Record<string, unknown>;
+      assert.ok((c.shutdownTimeoutMs as number) > (c.socketTimeoutMs as number), 'a draining sender waits out an SMTP socket timeout');
+    }
   }
   // The topics Job gets the shared settings only.
   const job = find('Job', 'mta-topics')!;

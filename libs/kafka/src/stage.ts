@@ -189,7 +189,7 @@ export class Stage {
   private async process(rec: InRecord): Promise<boolean> {
     const { span, ctx } = startConsumerSpan(this.tracer, rec, this.opts.groupId);
     try {
-      return await this.handleAndProduce(rec, ctx);
+      return await context.with(ctx, () => this.handleAndProduce(rec, ctx));
     } finally {
       span.end();
     }
@@ -198,7 +198,7 @@ export class Stage {
   private async handleAndProduce(rec: InRecord, ctx: Context): Promise<boolean> {
     let outputs: OutRecord[];
     try {
-      outputs = await context.with(ctx, this.opts.handle, undefined, rec);
+      outputs = await this.opts.handle(rec);
     } catch (err) {
       const span = trace.getSpan(ctx);
       if (span?.isRecording()) {
