@@ -51,11 +51,11 @@ export class BatchProducer {
 
   /**
    * Queues `records` for the next batch. Each carries the W3C trace context of `ctx` (default:
-   * the active context) in its `traceparent`/`tracestate` headers, replacing any it had.
+   * the active context) in its `traceparent`/`tracestate` headers, replacing any it had, or the
+   * given `trace` headers.
    */
-  send(records: OutRecord[], ctx: Context = context.active()): Promise<void> {
+  send(records: OutRecord[], ctx: Context = context.active(), trace: Record<string, string> | undefined = traceHeaders(ctx)): Promise<void> {
     if (records.length === 0) return Promise.resolve();
-    const trace = traceHeaders(ctx);
     return new Promise<void>((resolve, reject) => {
       const p = this.pending;
       for (const r of records) {

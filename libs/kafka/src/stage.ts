@@ -1,4 +1,4 @@
-import { context, SpanStatusCode, trace, type Context, type Tracer } from '@opentelemetry/api';
+import { context, ROOT_CONTEXT, SpanStatusCode, trace, type Context, type Tracer } from '@opentelemetry/api';
 import type { Consumer, Kafka, Producer } from 'kafkajs';
 import { BatchProducer, type OutRecord } from './batch-producer.ts';
 import type { LogSink } from './client.ts';
@@ -6,7 +6,7 @@ import { deadLetter } from './dead-letter.ts';
 import { headersToStrings } from './headers.ts';
 import type { InRecord } from './in-record.ts';
 import { OffsetTracker } from './offset-tracker.ts';
-import { startConsumerSpan } from './trace-context.ts';
+import { passThroughHeaders, startConsumerSpan, tracingActive } from './trace-context.ts';
 
 /**
  * What a stage does with one record: returns the records it produces (possibly none, possibly a
@@ -70,6 +70,8 @@ export class Stage {
   private crashed: Error | undefined;
   private readonly maxInFlight: number;
   private readonly tracer: Tracer;
+  /** False without a tracing SDK: trace headers are then copied through, no span is made. */
+  private tracing = false;
   /** Dispatch time of each in-flight record, oldest first (a Map keeps insertion order). */
   private dispatchedAt = new Map<number, number>();
   private dispatchSeq = 0;
@@ -135,6 +137,7 @@ export class Stage {
   }
 
   async start(): Promise<void> {
+    this.tracing = tracingActive();
     await this.producer.connect();
     await this.consumer.connect();
     for (const topic of this.opts.topics) await this.consumer.subscribe({ topic, fromBeginning: this.opts.fromBeginning ?? true });
@@ -187,6 +190,7 @@ export class Stage {
 
   /** Handles one record and produces its outputs; false if they could not be produced. */
   private async process(rec: InRecord): Promise<boolean> {
+    if (!this.tracing) return this.handleAndProduce(rec, ROOT_CONTEXT, passThroughHeaders(rec.headers));
     const { span, ctx } = startConsumerSpan(this.tracer, rec, this.opts.groupId);
     try {
       return await context.with(ctx, () => this.handleAndProduce(rec, ctx));
@@ -195,7 +199,7 @@ export class Stage {
     }
   }
 
-  private async handleAndProduce(rec: InRecord, ctx: Context): Promise<boolean> {
+  private async handleAndProduce(rec: InRecord, ctx: Context, traceHeaders?: Record<string, string>): Promise<boolean> {
     let outputs: OutRecord[];
     try {
       outputs = await this.opts.handle(rec);
@@ -211,7 +215,7 @@ export class Stage {
     }
     for (let delay = 100; ; delay = Math.min(delay * 2, 5000)) {
       try {
-        await this.out.send(outputs, ctx);
+        await (traceHeaders ? this.out.send(outputs, ctx, traceHeaders) : this.out.send(outputs, ctx));
         return true;
       } catch (err) {
         this.opts.log.warn({ err: (err as Error).message, retryInMs: delay }, 'produce failed; retrying');

@@ -36,3 +36,23 @@ export function traceHeaders(ctx: Context): Record<string, string> | undefined {
   propagation.inject(ctx, carrier);
   return carrier.traceparent === undefined ? undefined : carrier;
 }
+
+/**
+ * Whether a tracing SDK is registered behind the API's global proxy provider (which has no
+ * delegate tracer until one is). Checked once per Stage, at start.
+ */
+export function tracingActive(): boolean {
+  const provider = trace.getTracerProvider() as { getDelegateTracer?: (name: string) => unknown };
+  return typeof provider.getDelegateTracer !== 'function' || provider.getDelegateTracer('mta') !== undefined;
+}
+
+/**
+ * Without an SDK, a record's trace context is copied unchanged onto what it produces (no parsing,
+ * no span): turning tracing on in some services only still yields whole traces.
+ */
+export function passThroughHeaders(headers: Record<string, string>): Record<string, string> | undefined {
+  const traceparent = headers.traceparent;
+  if (traceparent === undefined) return undefined;
+  const tracestate = headers.tracestate;
+  return tracestate === undefined ? { traceparent } : { traceparent, tracestate };
+}

@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { trace } from '@opentelemetry/api';
 import { startTracing } from '@mta/telemetry';
-import { startConsumerSpan, traceHeaders } from '../src/trace-context.ts';
+import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';
+import { passThroughHeaders, startConsumerSpan, traceHeaders, tracingActive } from '../src/trace-context.ts';
 
 const rec = (headers: Record<string, string>) => ({ topic: 't', partition: 0, offset: '7', key: Buffer.from('k'), value: null, headers, timestamp: '0' });
 
@@ -19,4 +20,15 @@ test('with tracing off, the trace context passes through a stage unchanged and n
   const bad = startConsumerSpan(tracer, rec({ traceparent: 'garbage' }), 'g');
   assert.equal(traceHeaders(bad.ctx), undefined, 'an invalid traceparent is dropped');
   await tracing.shutdown();
+});
+
+test('without an SDK a stage copies the trace headers through; with one it makes spans', async () => {
+  assert.equal(tracingActive(), false, 'no SDK registered in this process yet');
+  assert.deepEqual(passThroughHeaders({ traceparent: 'tp', tracestate: 'ts', other: 'x' }), { traceparent: 'tp', tracestate: 'ts' });
+  assert.deepEqual(passThroughHeaders({ traceparent: 'tp' }), { traceparent: 'tp' });
+  assert.equal(passThroughHeaders({ other: 'x' }), undefined);
+  const tracing = startTracing('x', {}, { exporter: new InMemorySpanExporter() });
+  assert.equal(tracingActive(), true);
+  await tracing.shutdown();
+  assert.equal(tracingActive(), false, 'and off again after shutdown');
 });
