@@ -1,6 +1,7 @@
 /**
- * Trace context through the real service bundles: ingest and throttle as separate processes
- * export their spans over OTLP/HTTP (JSON) to a small receiver started here.
+ * Trace context through the real service bundles: the five services as separate processes, a
+ * real SMTP sink as the receiving MX, spans exported over OTLP/HTTP (JSON) to a small receiver
+ * started here. One trace runs from the request record to the status record.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,7 +11,7 @@ import type { Admin, Consumer } from 'kafkajs';
 import type { Topics } from '@mta/contracts';
 import { TOPIC_ENV } from '@mta/config';
 import { headersToStrings } from '@mta/kafka';
-import { freshTopics, startService, testKafka, type ServiceProcess } from '@mta/testkit';
+import { freshTopics, SERVICES, startService, startSink, testKafka, type ServiceProcess } from '@mta/testkit';
 
 interface OtlpSpan {
   traceId: string;
@@ -61,26 +62,28 @@ const attr = (s: OtlpSpan, key: string) => {
   return v?.stringValue ?? (v?.intValue === undefined ? undefined : String(v.intValue));
 };
 
-test('one trace from the request record through ingest and throttle, exported over OTLP', async () => {
+test('one trace from the request record through the five services to the status record, exported over OTLP', async () => {
   const topics: Topics = await freshTopics(admin, 2);
   const run = randomUUID().slice(0, 8);
+  const sink = await startSink();
   const env: Record<string, string> = {
     KAFKA_BROKERS: process.env.KAFKA_BROKERS!,
+    MTA_ROUTES: `*=127.0.0.1:${sink.port}`,
     OTEL_EXPORTER_OTLP_ENDPOINT: endpoint,
     OTEL_BSP_SCHEDULE_DELAY: '100',
     OTEL_RESOURCE_ATTRIBUTES: `test.run=${run}`,
   };
   for (const [id, name] of Object.entries(topics)) env[TOPIC_ENV[id as keyof Topics]] = name;
-  const services: ServiceProcess[] = await Promise.all([
-    startService('ingest', { ...env, MTA_GROUP_ID: `tr-ingest-${run}` }),
-    startService('throttle', { ...env, MTA_GROUP_ID: `tr-throttle-${run}` }),
-  ]);
+  const services: ServiceProcess[] = await Promise.all(SERVICES.map((s) => startService(s, { ...env, MTA_GROUP_ID: `tr-${s}-${run}` })));
   const consumer: Consumer = kafka.consumer({ groupId: `tr-${run}`, maxWaitTimeInMs: 100 });
-  const deliveries: Record<string, string>[] = [];
+  const records: { topic: string; status?: string; headers: Record<string, string> }[] = [];
   try {
     await consumer.connect();
-    await consumer.subscribe({ topic: topics.deliveries, fromBeginning: true });
-    await consumer.run({ eachMessage: async ({ message }) => void deliveries.push(headersToStrings(message.headers)) });
+    await consumer.subscribe({ topics: [topics.deliveries, topics.status], fromBeginning: true });
+    await consumer.run({
+      eachMessage: async ({ topic, message }) =>
+        void records.push({ topic, headers: headersToStrings(message.headers), status: topic === topics.status ? (JSON.parse(message.value!.toString()) as { status: string }).status : undefined }),
+    });
 
     const traceId = randomUUID().replace(/-/g, '');
     const callerSpan = randomUUID().replace(/-/g, '').slice(0, 16);
@@ -101,8 +104,10 @@ test('one trace from the request record through ingest and throttle, exported ov
 
     const deadline = Date.now() + 90000;
     const inTrace = () => exported.filter((e) => e.span.traceId === traceId);
-    while (!(deliveries.length >= 1 && inTrace().some((e) => e.service === 'mta-throttle'))) {
-      assert.ok(Date.now() < deadline, `trace not complete: ${JSON.stringify(inTrace().map((e) => [e.service, e.span.name]))}, ${deliveries.length} deliveries`);
+    const sent = () => records.find((r) => r.status === 'sent');
+    const feedbackSpans = () => inTrace().filter((e) => e.service === 'mta-feedback');
+    while (!(sent() && feedbackSpans().length >= 2)) {
+      assert.ok(Date.now() < deadline, `trace not complete: ${JSON.stringify(inTrace().map((e) => [e.service, e.span.name]))}, ${records.length} records`);
       await new Promise((r) => setTimeout(r, 100));
     }
 
@@ -119,7 +124,25 @@ test('one trace from the request record through ingest and throttle, exported ov
     assert.equal(attr(i, 'messaging.kafka.message.key'), messageId);
     assert.equal(t.name, `process ${topics.queue}`);
     assert.equal(t.parentSpanId, i.spanId, "throttle's span is a child of ingest's");
-    assert.equal(deliveries[0]!.traceparent, `00-${traceId}-${t.spanId}-01`, 'the delivery record carries the trace on to the sender');
+    const delivery = records.find((r) => r.topic === topics.deliveries)!;
+    assert.equal(delivery.headers.traceparent, `00-${traceId}-${t.spanId}-01`, 'the delivery record carries the trace on to the sender');
+
+    // sender → classifier → feedback, each a child of the previous stage's span.
+    const only = (service: string) => {
+      const found = inTrace().filter((e) => e.service === service);
+      assert.equal(found.length, 1, `one ${service} span: ${JSON.stringify(inTrace().map((e) => [e.service, e.span.name]))}`);
+      return found[0]!.span;
+    };
+    const snd = only('mta-sender');
+    const cls = only('mta-bounce-classifier');
+    assert.equal(snd.name, `process ${topics.deliveries}`);
+    assert.equal(snd.parentSpanId, t.spanId, "sender's span is a child of throttle's");
+    assert.equal(cls.name, `process ${topics.attempts}`);
+    assert.equal(cls.parentSpanId, snd.spanId, "classifier's span is a child of sender's");
+    const fb = feedbackSpans().map((e) => e.span);
+    assert.deepEqual(fb.map((x) => x.parentSpanId).sort(), [cls.spanId, i.spanId].sort(), 'feedback folds the accepted event (from ingest) and the delivered event (from the classifier)');
+    const fbDelivered = fb.find((x) => x.parentSpanId === cls.spanId)!;
+    assert.equal(sent()!.headers.traceparent, `00-${traceId}-${fbDelivered.spanId}-01`, 'the status record carries the trace to Campaign');
     assert.ok([...contentTypes].every((c) => c === 'POST /v1/traces application/json'), [...contentTypes].join('; '));
 
     // The stage's own instruments on the ingest's /metrics (Prometheus text).
@@ -135,6 +158,7 @@ test('one trace from the request record through ingest and throttle, exported ov
   } finally {
     await consumer.disconnect();
     const codes = await Promise.all(services.map((s) => s.stop()));
-    assert.deepEqual(codes, [0, 0], 'both exit 0 on SIGTERM (spans flushed)');
+    await sink.close();
+    assert.deepEqual(codes, services.map(() => 0), 'every service exits 0 on SIGTERM (spans flushed)');
   }
 });
