@@ -106,7 +106,9 @@ test('one trace from the request record through the five services to the status 
     const inTrace = () => exported.filter((e) => e.span.traceId === traceId);
     const sent = () => records.find((r) => r.status === 'sent');
     const feedbackSpans = () => inTrace().filter((e) => e.service === 'mta-feedback');
-    while (!(sent() && feedbackSpans().length >= 2)) {
+    // Each process exports on its own schedule: wait for every service's spans.
+    const complete = () => SERVICES.every((s) => inTrace().some((e) => e.service === `mta-${s}`)) && feedbackSpans().length >= 2;
+    while (!(sent() && complete())) {
       assert.ok(Date.now() < deadline, `trace not complete: ${JSON.stringify(inTrace().map((e) => [e.service, e.span.name]))}, ${records.length} records`);
       await new Promise((r) => setTimeout(r, 100));
     }
