@@ -8,6 +8,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { parseAllDocuments, parse } from 'yaml';
+import { Job } from 'kubernetes-models/batch/v1';
+import { Deployment } from 'kubernetes-models/apps/v1';
+import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2';
+import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
+import { ConfigMap, Namespace, Secret, Service } from 'kubernetes-models/v1';
 import { loadConfig } from '@mta/config';
 import { ROOT, SERVICES, type ServiceName } from '@mta/testkit';
 import { DECLARED_ON_OTHER_BRANCHES, inputTopicOf, serviceSpec, topicsJson, unknownEnv } from './support/service-config.ts';
@@ -60,6 +65,31 @@ test('every manifest parses, is in the kustomization, and lives in the mta names
   }
   const kinds = docs.map((d) => `${d.kind}/${d.metadata.name}`);
   for (const s of SERVICES) for (const k of ['ConfigMap', 'Deployment', 'Service', 'PodDisruptionBudget']) assert.ok(kinds.includes(`${k}/mta-${s}`), `${k}/mta-${s}`);
+});
+
+/** Models generated from the Kubernetes OpenAPI schema: types, required fields, enums. */
+const MODELS: Record<string, new (data: any) => { validate(): void }> = {
+  'v1/Namespace': Namespace,
+  'v1/ConfigMap': ConfigMap,
+  'v1/Secret': Secret,
+  'v1/Service': Service,
+  'apps/v1/Deployment': Deployment,
+  'batch/v1/Job': Job,
+  'autoscaling/v2/HorizontalPodAutoscaler': HorizontalPodAutoscaler,
+  'policy/v1/PodDisruptionBudget': PodDisruptionBudget,
+};
+
+test('every manifest is valid against the Kubernetes API schema', () => {
+  for (const { file, ...d } of docs) {
+    const Model = MODELS[`${d.apiVersion}/${d.kind}`];
+    assert.ok(Model, `${file}: no schema for ${d.apiVersion} ${d.kind}`);
+    assert.doesNotThrow(() => new Model(d).validate(), `${file}: ${d.kind}/${d.metadata.name}`);
+  }
+  // The check is not vacuous: a port given as a name where a number is required is refused.
+  const broken = structuredClone(find('Deployment', 'mta-ingest')!) as any;
+  delete broken.file;
+  broken.spec.template.spec.containers[0].ports[0].containerPort = 'http';
+  assert.throws(() => new Deployment(broken).validate(), /containerPort must be integer/);
 });
 
 test('each service: its own image, the HTTP port, probes on /readyz and /healthz, resources, non-root', () => {
