@@ -1,4 +1,4 @@
-import { oneOf, optionalStr, type Key } from './keys.ts';
+import { int, oneOf, optionalStr, type Key } from './keys.ts';
 
 /**
  * The standard OpenTelemetry variables a service honours (read by the SDK itself, see
@@ -18,6 +18,9 @@ export function telemetryKeys() {
       oneOf('OTEL_TRACES_SAMPLER', 'Sampler: parentbased_always_on (default), parentbased_traceidratio, always_on, always_off, traceidratio, parentbased_always_off.', ['always_on', 'always_off', 'traceidratio', 'parentbased_always_on', 'parentbased_always_off', 'parentbased_traceidratio'] as const, 'parentbased_always_on'),
     ),
     otelTracesSamplerArg: optionalStr('OTEL_TRACES_SAMPLER_ARG', 'Sampling ratio for the *traceidratio samplers, 0..1 (e.g. 0.01 = one message in a hundred).'),
+    otelBspScheduleDelay: optionalKey(int('OTEL_BSP_SCHEDULE_DELAY', 'Milliseconds between two exports of buffered spans (SDK default 5000).', undefined, 0)),
+    otelBspMaxQueueSize: optionalKey(int('OTEL_BSP_MAX_QUEUE_SIZE', 'Spans buffered before new ones are dropped (SDK default 2048).', undefined, 1)),
+    otelBspMaxExportBatchSize: optionalKey(int('OTEL_BSP_MAX_EXPORT_BATCH_SIZE', 'Spans per export request (SDK default 512).', undefined, 1)),
   };
 }
 
