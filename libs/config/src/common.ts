@@ -1,5 +1,6 @@
 import { DEFAULT_TOPICS, type TopicId } from '@mta/contracts';
 import { hostPorts, int, oneOf, str, type Key } from './keys.ts';
+import { telemetryKeys } from './telemetry.ts';
 
 /** Keys every service shares: Kafka, HTTP, logging, topic names. */
 export function commonKeys(service: string, defaultPort: number) {
@@ -12,6 +13,7 @@ export function commonKeys(service: string, defaultPort: number) {
     logLevel: oneOf('LOG_LEVEL', 'Log level.', ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const, 'info'),
     shutdownTimeoutMs: int('MTA_SHUTDOWN_TIMEOUT_MS', 'How long SIGTERM waits for in-flight work before committing what finished.', 15000, 0),
     ...topicKeys(),
+    ...telemetryKeys(),
   };
 }
 

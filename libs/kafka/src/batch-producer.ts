@@ -1,4 +1,6 @@
+import { context, type Context } from '@opentelemetry/api';
 import type { Producer, Message } from 'kafkajs';
+import { traceHeaders } from './trace-context.ts';
 
 export interface OutRecord {
   topic: string;
@@ -47,12 +49,17 @@ export class BatchProducer {
     };
   }
 
-  send(records: OutRecord[]): Promise<void> {
+  /**
+   * Queues `records` for the next batch. Each carries the W3C trace context of `ctx` (default:
+   * the active context) in its `traceparent`/`tracestate` headers, replacing any it had, or the
+   * given `trace` headers.
+   */
+  send(records: OutRecord[], ctx: Context = context.active(), trace: Record<string, string> | undefined = traceHeaders(ctx)): Promise<void> {
     if (records.length === 0) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
       const p = this.pending;
       for (const r of records) {
-        p.records.push(r);
+        p.records.push(trace ? { ...r, headers: { ...r.headers, ...trace } } : r);
         p.bytes += typeof r.value === 'string' ? Buffer.byteLength(r.value) : r.value.length;
       }
       p.waiters.push({ resolve, reject });

@@ -74,7 +74,11 @@ export async function runStageService(opts: {
         deadLetterTopic: opts.deadLetterTopic,
         log: ctx.log,
         maxInFlight: config.maxInFlight,
-        hooks: stageMetrics(ctx.metrics.meter, () => stage?.inFlightCount ?? 0),
+        hooks: stageMetrics(ctx.metrics.meter, {
+          inFlight: () => stage?.inFlightCount ?? 0,
+          oldestInFlightSeconds: () => stage?.oldestInFlightSeconds() ?? 0,
+          lag: () => stage?.consumerLag() ?? [],
+        }),
         handle: ages.wrap(parts.handle),
       });
       await stage.start();

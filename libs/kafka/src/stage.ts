@@ -1,3 +1,4 @@
+import { context, ROOT_CONTEXT, SpanStatusCode, trace, type Context, type Tracer } from '@opentelemetry/api';
 import type { Consumer, Kafka, Producer } from 'kafkajs';
 import { BatchProducer, type OutRecord } from './batch-producer.ts';
 import type { LogSink } from './client.ts';
@@ -5,6 +6,7 @@ import { deadLetter } from './dead-letter.ts';
 import { headersToStrings } from './headers.ts';
 import type { InRecord } from './in-record.ts';
 import { OffsetTracker } from './offset-tracker.ts';
+import { passThroughHeaders, startConsumerSpan, tracingActive } from './trace-context.ts';
 
 /**
  * What a stage does with one record: returns the records it produces (possibly none, possibly a
@@ -51,6 +53,8 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
  *   the partition; a produce that fails is retried until it succeeds or the stage stops (then
  *   the record is not committed and will be read again).
  * - SIGTERM path (`stop`): stop fetching, let in-flight records finish (bounded), commit, leave.
+ * - Tracing: each record is handled in a consumer span, child of the W3C trace context in its
+ *   headers; every record it produces carries that span's context (see trace-context.ts).
  */
 export class Stage {
   private consumer: Consumer;
@@ -65,9 +69,18 @@ export class Stage {
   private joined = false;
   private crashed: Error | undefined;
   private readonly maxInFlight: number;
+  private readonly tracer: Tracer;
+  /** False without a tracing SDK: trace headers are then copied through, no span is made. */
+  private tracing = false;
+  /** Dispatch time of each in-flight record, oldest first (a Map keeps insertion order). */
+  private dispatchedAt = new Map<number, number>();
+  private dispatchSeq = 0;
+  /** Per `topic:partition`: records after the last dispatched one, at the last fetch. */
+  private lagByPartition = new Map<string, { topic: string; partition: number; lag: number }>();
 
   constructor(private readonly opts: StageOptions) {
     this.maxInFlight = opts.maxInFlight ?? 1000;
+    this.tracer = trace.getTracer(`mta-${opts.service}`);
     this.consumer = opts.kafka.consumer({
       groupId: opts.groupId,
       sessionTimeout: opts.sessionTimeoutMs ?? 30000,
@@ -89,6 +102,7 @@ export class Stage {
       // A new generation: offsets are re-read from what was committed; records still in flight
       // from the previous generation finish into the old tracker and are never committed twice.
       this.tracker = new OffsetTracker();
+      this.lagByPartition = new Map();
       this.joined = true;
       this.crashed = undefined;
       opts.log.info({ assignment: e.payload.memberAssignment }, 'joined consumer group');
@@ -111,7 +125,19 @@ export class Stage {
     return this.inFlight;
   }
 
+  /** Seconds the oldest in-flight record has spent in this stage (0 when none). */
+  oldestInFlightSeconds(now = Date.now()): number {
+    const first = this.dispatchedAt.values().next();
+    return first.done ? 0 : (now - first.value) / 1000;
+  }
+
+  /** Records not yet fetched, per assigned partition (from the last fetch's high watermark). */
+  consumerLag(): Iterable<{ topic: string; partition: number; lag: number }> {
+    return this.lagByPartition.values();
+  }
+
   async start(): Promise<void> {
+    this.tracing = tracingActive();
     await this.producer.connect();
     await this.consumer.connect();
     for (const topic of this.opts.topics) await this.consumer.subscribe({ topic, fromBeginning: this.opts.fromBeginning ?? true });
@@ -122,6 +148,8 @@ export class Stage {
       eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
         const tracker = this.tracker;
         this.opts.hooks?.consumed?.(batch.topic, batch.messages.length);
+        const lag = { topic: batch.topic, partition: batch.partition, lag: Number(batch.highWatermark) - Number(batch.firstOffset() ?? batch.highWatermark) };
+        this.lagByPartition.set(`${batch.topic}:${batch.partition}`, lag);
         for (const m of batch.messages) {
           while (this.inFlight >= this.maxInFlight) {
             await Promise.race([new Promise<void>((r) => this.drainWaiters.push(r)), sleep(1000)]);
@@ -141,10 +169,14 @@ export class Stage {
           const offset = BigInt(m.offset);
           tracker.dispatch(rec.topic, rec.partition, offset);
           this.inFlight++;
+          const seq = this.dispatchSeq++;
+          this.dispatchedAt.set(seq, Date.now());
           resolveOffset(m.offset);
+          lag.lag = Number(batch.highWatermark) - Number(m.offset) - 1;
           void this.process(rec).then((done) => {
             if (done) tracker.finish(rec.topic, rec.partition, offset);
             this.inFlight--;
+            this.dispatchedAt.delete(seq);
             const w = this.drainWaiters;
             this.drainWaiters = [];
             for (const r of w) r();
@@ -158,17 +190,32 @@ export class Stage {
 
   /** Handles one record and produces its outputs; false if they could not be produced. */
   private async process(rec: InRecord): Promise<boolean> {
+    if (!this.tracing) return this.handleAndProduce(rec, ROOT_CONTEXT, passThroughHeaders(rec.headers));
+    const { span, ctx } = startConsumerSpan(this.tracer, rec, this.opts.groupId);
+    try {
+      return await context.with(ctx, () => this.handleAndProduce(rec, ctx));
+    } finally {
+      span.end();
+    }
+  }
+
+  private async handleAndProduce(rec: InRecord, ctx: Context, traceHeaders?: Record<string, string>): Promise<boolean> {
     let outputs: OutRecord[];
     try {
       outputs = await this.opts.handle(rec);
     } catch (err) {
+      const span = trace.getSpan(ctx);
+      if (span?.isRecording()) {
+        span.recordException(err as Error);
+        span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error).message });
+      }
       this.opts.hooks?.handlerError?.();
       this.opts.log.error({ err: (err as Error).stack, topic: rec.topic, partition: rec.partition, offset: rec.offset }, 'handler failed; record dead-lettered');
       outputs = [deadLetter(this.opts.deadLetterTopic, this.opts.service, rec, { code: 'internal_error', message: `${this.opts.service}: ${(err as Error).message}` })];
     }
     for (let delay = 100; ; delay = Math.min(delay * 2, 5000)) {
       try {
-        await this.out.send(outputs);
+        await (traceHeaders ? this.out.send(outputs, ctx, traceHeaders) : this.out.send(outputs, ctx));
         return true;
       } catch (err) {
         this.opts.log.warn({ err: (err as Error).message, retryInMs: delay }, 'produce failed; retrying');

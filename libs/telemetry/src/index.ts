@@ -4,3 +4,6 @@ export * from './http.ts';
 export * from './runtime.ts';
 export * from './stage-metrics.ts';
 export * from './watchdog.ts';
+export * from './tracing.ts';
+export * from './span.ts';
+export * from './smtp-telemetry.ts';

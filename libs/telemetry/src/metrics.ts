@@ -1,5 +1,6 @@
 import { metrics, type Meter } from '@opentelemetry/api';
 import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
+import { resourceFromAttributes } from '@opentelemetry/resources';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 
 export interface Metrics {
@@ -15,7 +16,7 @@ export interface Metrics {
  */
 export function createMetrics(service: string): Metrics {
   const exporter = new PrometheusExporter({ preventServerStart: true });
-  const provider = new MeterProvider({ readers: [exporter] });
+  const provider = new MeterProvider({ readers: [exporter], resource: resourceFromAttributes({ 'service.name': `mta-${service}`, 'service.namespace': 'mta' }) });
   metrics.setGlobalMeterProvider(provider);
   const serializer = new PrometheusSerializer();
   return {

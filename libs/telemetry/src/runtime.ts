@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { buildHttp, type Readiness } from './http.ts';
 import { createLogger } from './logger.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
+import { startTracing } from './tracing.ts';
 
 export interface Running {
   readiness(): Readiness;
@@ -15,7 +16,7 @@ export interface RuntimeContext {
 }
 
 /**
- * Entry-point scaffolding shared by the five services: logger, metrics, HTTP surface, and a
+ * Entry-point scaffolding shared by the five services: logger, metrics, tracing, HTTP surface, and a
  * graceful shutdown on SIGTERM/SIGINT (stop consuming, finish in-flight, commit, exit 0).
  */
 export async function runService(opts: {
@@ -29,6 +30,8 @@ export async function runService(opts: {
 }): Promise<void> {
   const log = createLogger(opts.service, opts.logLevel);
   const metrics = createMetrics(opts.service);
+  // Before anything consumes: spans (when configured) and trace-context propagation (always).
+  const tracing = startTracing(opts.service);
   let running: Running | undefined;
   const app = buildHttp({
     service: opts.service,
@@ -45,6 +48,7 @@ export async function runService(opts: {
       await running?.stop();
       await app.close();
       await metrics.shutdown();
+      await tracing.shutdown();
       log.info('stopped cleanly');
       process.exit(0);
     } catch (err) {
@@ -56,6 +60,7 @@ export async function runService(opts: {
   process.on('SIGINT', () => void shutdown('SIGINT'));
   process.on('unhandledRejection', (err) => log.error({ err: String((err as Error)?.stack ?? err) }, 'unhandled rejection'));
   const address = await app.listen({ host: opts.httpHost, port: opts.httpPort });
+  if (tracing.mode !== 'none') log.info({ traces: tracing.mode }, 'exporting traces');
   log.info({ http: address }, `${opts.service} HTTP on ${address} (/healthz, /readyz, /metrics)`);
   try {
     running = await opts.start({ log, metrics });
