@@ -107,7 +107,8 @@ test('one trace from the request record through the five services to the status 
     const sent = () => records.find((r) => r.status === 'sent');
     const feedbackSpans = () => inTrace().filter((e) => e.service === 'mta-feedback');
     // Each process exports on its own schedule: wait for every service's spans.
-    const complete = () => SERVICES.every((s) => inTrace().some((e) => e.service === `mta-${s}`)) && feedbackSpans().length >= 2;
+    const senderSpans = () => inTrace().filter((e) => e.service === 'mta-sender').map((e) => e.span);
+    const complete = () => SERVICES.every((s) => inTrace().some((e) => e.service === `mta-${s}`)) && feedbackSpans().length >= 2 && senderSpans().length >= 3;
     while (!(sent() && complete())) {
       assert.ok(Date.now() < deadline, `trace not complete: ${JSON.stringify(inTrace().map((e) => [e.service, e.span.name]))}, ${records.length} records`);
       await new Promise((r) => setTimeout(r, 100));
@@ -135,7 +136,12 @@ test('one trace from the request record through the five services to the status 
       assert.equal(found.length, 1, `one ${service} span: ${JSON.stringify(inTrace().map((e) => [e.service, e.span.name]))}`);
       return found[0]!.span;
     };
-    const snd = only('mta-sender');
+    const sndAll = senderSpans();
+    assert.deepEqual(sndAll.map((x) => x.name).sort(), [`process ${topics.deliveries}`, 'smtp.data', 'smtp.dns'], 'the sender: its stage span and the DNS and SMTP steps');
+    const snd = sndAll.find((x) => x.name === `process ${topics.deliveries}`)!;
+    for (const step of sndAll.filter((x) => x !== snd)) assert.equal(step.parentSpanId, snd.spanId, `${step.name} is a child of the sender's stage span`);
+    const data = sndAll.find((x) => x.name === 'smtp.data')!;
+    assert.equal(attr(data, 'net.peer.port'), String(sink.port), 'the SMTP step names the peer');
     const cls = only('mta-bounce-classifier');
     assert.equal(snd.name, `process ${topics.deliveries}`);
     assert.equal(snd.parentSpanId, t.spanId, "sender's span is a child of throttle's");
@@ -157,6 +163,12 @@ test('one trace from the request record through the five services to the status 
     assert.equal(value(/^mta_stage_inflight_records\{[^}]*\} (\d+)$/m), 0, metrics);
     assert.equal(value(/^mta_stage_oldest_inflight_seconds\{[^}]*\} (\d+)$/m), 0, metrics);
     assert.match(metrics, /^target_info\{service_name="mta-ingest"/m);
+
+    // The sender's delivery and SMTP step instruments.
+    const senderMetrics = await (await fetch(`http://127.0.0.1:${services[2]!.port}/metrics`)).text();
+    assert.match(senderMetrics, new RegExp(`^mta_deliveries_total\\{site="127\\.0\\.0\\.1:${sink.port}",source_ip="default",outcome="delivered"[^}]*\\} 1$`, 'm'), senderMetrics);
+    assert.match(senderMetrics, /^mta_smtp_phase_seconds_count\{phase="data",site="[^"]+",outcome="ok"[^}]*\} 1$/m, senderMetrics);
+    assert.match(senderMetrics, /^mta_smtp_phase_seconds_count\{phase="dns",site="dns",outcome="ok"[^}]*\} 1$/m, senderMetrics);
   } finally {
     await consumer.disconnect();
     const codes = await Promise.all(services.map((s) => s.stop()));

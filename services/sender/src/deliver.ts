@@ -47,6 +47,12 @@ export interface DeliverDeps {
   defaultTls?: ConfiguredTls;
   /** MTA-STS policies (absent: not looked up). */
   mtaSts?: MtaSts | undefined;
+  /**
+   * Runs one step of the attempt (`dns`: MX/MTA-STS lookups; `data`: the SMTP session that carries
+   * the message) inside a span and a latency histogram (libs/telemetry `smtpTelemetry().phase`).
+   * Absent: the step just runs.
+   */
+  step?: <T>(phase: 'dns' | 'data', site: string, fn: () => Promise<T>, attributes?: Record<string, string>) => Promise<T>;
 }
 
 export type Deliver = (d: Delivery) => Promise<Attempt>;
@@ -101,6 +107,7 @@ export function createDeliver(deps: DeliverDeps): Deliver {
   const composeOpts = { idDomain: deps.idDomain, bounceDomain: deps.bounceDomain };
   const defaultTls = deps.defaultTls ?? 'opportunistic';
   let rotation = 0;
+  const step = deps.step ?? (<T>(_p: string, _s: string, fn: () => Promise<T>) => fn());
 
   async function target(domain: string): Promise<Target> {
     const explicit = configuredTls(domain, deps.tlsPolicies);
@@ -157,7 +164,7 @@ export function createDeliver(deps: DeliverDeps): Deliver {
     };
     const finished = () => new Date(now()).toISOString();
 
-    const t = await target(d.recipientDomain);
+    const t = await step('dns', 'dns', () => target(d.recipientDomain), { 'mta.domain': d.recipientDomain });
     if (!t.ok) {
       const { error, smtp } = dnsError(t);
       return { ...base, finishedAt: finished(), outcome: 'failed', smtp, error };
@@ -206,8 +213,12 @@ export function createDeliver(deps: DeliverDeps): Deliver {
           ehloName: source?.ehlo,
         };
         try {
-          const info =
-            smtpUtf8 && deps.transports.sendRequiringSmtpUtf8 ? await deps.transports.sendRequiringSmtpUtf8(target, message) : await deps.transports.send(target, message);
+          const info = await step(
+            'data',
+            t.site,
+            () => (smtpUtf8 && deps.transports.sendRequiringSmtpUtf8 ? deps.transports.sendRequiringSmtpUtf8(target, message) : deps.transports.send(target, message)),
+            { 'net.peer.name': hop.name, 'net.peer.port': String(hop.port), ...(source ? { 'mta.source_ip': source.ip } : {}) },
+          );
           const tls = info.tls ? { tls: { ...info.tls, policy: t.tls } } : {};
           return { ...base, finishedAt: finished(), outcome: 'delivered', smtp: successReply(info.response, mx), route, ...tls };
         } catch (err) {

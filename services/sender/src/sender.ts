@@ -1,7 +1,7 @@
 import type { Attempt, Delivery } from '@mta/contracts';
 import { SeenWindow, type Handler } from '@mta/kafka';
 import type { SenderConfig } from './config.ts';
-import { createDeliver } from './deliver.ts';
+import { createDeliver, type DeliverDeps } from './deliver.ts';
 import { createSenderHandler } from './handler.ts';
 import { createHostMemory } from './host-memory.ts';
 import { createDkimSigner } from './dkim.ts';
@@ -30,6 +30,8 @@ export interface BuildSenderOptions {
   stsFetcher?: StsFetcher;
   /** Trusted CAs for MTA-STS-verified SMTP sessions (default: the system's, plus NODE_EXTRA_CA_CERTS). */
   tlsCa?: string | Buffer;
+  /** Spans and latency of the DNS and SMTP steps of each attempt (see `DeliverDeps.step`). */
+  step?: DeliverDeps['step'];
 }
 
 /** Everything main.ts needs, built once from the loaded configuration. */
@@ -79,6 +81,7 @@ export function buildSender(config: SenderConfig, opts: BuildSenderOptions): Sen
     tlsPolicies: config.tlsPolicy,
     defaultTls: config.smtpTls === 'none' ? 'disabled' : config.smtpTls,
     mtaSts,
+    ...(opts.step ? { step: opts.step } : {}),
   });
   const handler = createSenderHandler({
     deliver,
