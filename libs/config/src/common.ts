@@ -23,6 +23,7 @@ const topicEnv: Record<TopicId, string> = {
   events: 'MTA_TOPIC_EVENTS',
   status: 'MTA_TOPIC_STATUS',
   deadLetter: 'MTA_TOPIC_DEAD_LETTER',
+  shaping: 'MTA_TOPIC_SHAPING',
 };
 
 function topicKeys() {

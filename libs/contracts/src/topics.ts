@@ -7,6 +7,7 @@ export const DEFAULT_TOPICS = {
   events: 'mta.events',
   status: 'mta.status',
   deadLetter: 'mta.dead-letter',
+  shaping: 'mta.shaping',
 } as const;
 export type TopicId = keyof typeof DEFAULT_TOPICS;
 export type Topics = Record<TopicId, string>;

@@ -40,11 +40,12 @@ export const BASE_KNOBS: Knobs = {
   burst: 0,
   maxConnections: 10,
   messagesPerConnection: 100,
-  connectionsPerSecond: 10,
+  connectionsPerSecond: 1000,
   tls: 'opportunistic',
 };
 
-export const BASE_ADAPTIVE: Adaptive = { enabled: true, minRate: 0.5, maxRate: 500, increase: 1, decrease: 0.7, intervalS: 60, slowStart: 1 };
+/** Adaptation is opt-in: a file without `adaptive` keeps static limits. */
+export const BASE_ADAPTIVE: Adaptive = { enabled: false, minRate: 0.5, maxRate: 500, increase: 1, decrease: 0.7, intervalS: 60, slowStart: 1 };
 
 /** Token bucket size for the knobs: `burst`, or one second's worth (at least 1). */
 export function burstOf(k: Pick<Knobs, 'burst' | 'messagesPerSecond'>): number {

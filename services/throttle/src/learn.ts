@@ -1,0 +1,30 @@
+import { AttemptCodec } from '@mta/contracts';
+import type { Handler } from '@mta/kafka';
+import { replyText, signalOf } from '@mta/shaping';
+import { ANY_IP, laneKey, type Shaper } from './shaper.ts';
+import type { SiteResolver } from './site.ts';
+
+/**
+ * The throttle's second input: every attempt on mta.attempts, mapped back to its lane by the
+ * recipient domain's site (the throttle's own MX answer, so static routes in the sender do not
+ * matter) and the source IP the sender used. Only replies from receiving servers are signals:
+ * transport errors from our side never change a lane. Produces nothing (state changes are
+ * persisted by the shaper's writer).
+ */
+export function createLearnHandler(deps: { shaper: Shaper; sites: Pick<SiteResolver, 'resolve'>; onSignal?(kind: string): void }): Handler {
+  return async (rec) => {
+    const d = AttemptCodec.decode(rec.value);
+    if (!d.ok) return [];
+    const a = d.value;
+    const kind = signalOf(a);
+    deps.onSignal?.(kind);
+    if (kind === 'internal') return [];
+    const site = await deps.sites.resolve(a.recipientDomain);
+    const ip = a.route?.sourceIp ?? a.delivery?.sourceIp ?? ANY_IP;
+    const fb = { kind, startedAt: Date.parse(a.startedAt), at: Date.parse(a.finishedAt), reply: replyText(a) };
+    // The lane is per site, or per domain when a domain rule applies: try both keys.
+    if (deps.shaper.lanes.has(laneKey(ip, site.site, a.recipientDomain))) deps.shaper.feedback(laneKey(ip, site.site, a.recipientDomain), fb);
+    else deps.shaper.feedback(laneKey(ip, site.site), fb);
+    return [];
+  };
+}
