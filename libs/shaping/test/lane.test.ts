@@ -132,13 +132,19 @@ test('ratio rules (Momentum style): invalid recipients 3 % → throttle down, 10
   const rows: [number, number, number, boolean][] = [
     [2, 100, 10, false],
     [4, 100, 5, false],
-    [12, 100, 5, true], // throttled at 3 %, then suspended when the ratio reaches 10 %
+    [12, 100, 10, true], // 12 % when the window reaches minSamples: straight to suspend
     [20, 99, 10, false], // below minSamples
   ];
   for (const [invalid, total, rate, suspended] of rows) {
     const s = run(newLane(ctx, 0), attempts(invalid, total), ctx);
     assert.deepEqual([s.rate, s.suspendedUntil > 0], [rate, suspended], `${invalid}/${total}`);
   }
+  // throttled down at 4 %, then suspended once the ratio climbs past 10 %
+  let s = run(newLane(ctx, 0), attempts(4, 100), ctx);
+  assert.deepEqual([s.rate, s.suspendedUntil > 0], [5, false]);
+  s = run(s, Array.from({ length: 10 }, (_, i) => fb('invalid', 5000 + i, '550 5.1.1 no such user')), ctx);
+  assert.deepEqual([s.rate, s.suspendedUntil > 0], [5, true]);
+  assert.match(s.reason, /invalid-recipient ratio 12\.73 % ≥ 10 %/);
 });
 
 test('warm-up: daily allowance per provider; new IPs first, overflow to warm IPs of the pool', () => {
