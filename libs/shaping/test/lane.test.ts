@@ -144,7 +144,7 @@ test('ratio rules (Momentum style): invalid recipients 3 % → throttle down, 10
   assert.deepEqual([s.rate, s.suspendedUntil > 0], [5, false]);
   s = run(s, Array.from({ length: 10 }, (_, i) => fb('invalid', 5000 + i, '550 5.1.1 no such user')), ctx);
   assert.deepEqual([s.rate, s.suspendedUntil > 0], [5, true]);
-  assert.match(s.reason, /invalid-recipient ratio 12\.73 % ≥ 10 %/);
+  assert.match(s.reason, /invalid-recipient ratio 10\.28 % ≥ 10 % over 107 attempts/);
 });
 
 test('warm-up: daily allowance per provider; new IPs first, overflow to warm IPs of the pool', () => {
