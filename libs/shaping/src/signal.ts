@@ -22,7 +22,7 @@ export interface AttemptLike {
 }
 
 const RECIPIENT_SOFT = /greylist|graylist|try again later.*\b4\.7\.1\b|\b4\.2\.2\b|mailbox (?:is )?full|over quota|\b4\.1\.\d/i;
-const INVALID = /\b5\.1\.[0-3]\b|user unknown|no such user|does not exist|unknown user|recipient address rejected: user/i;
+const INVALID = /\b5\.1\.[0-3]\b|user unknown|no such user|does not exist|unknown user|recipient address rejected: user|doesn't have an? [^ ]+ account|mailbox unavailable/i;
 const BLOCK = /\b5\.7\.\d{1,3}\b|blocked|blacklist|blocklist|spamhaus|reputation|\[TS0[0-3]\]/i;
 
 /** The shaping signal of an attempt: only replies from the receiving server count. */
