@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { promises as dns } from 'node:dns';
-import nodemailer from 'nodemailer';
+import nodemailer, { type Transporter } from 'nodemailer';
 import { defaultProfiles, startIspSim, startProvider, type ProviderProfile } from '../src/index.ts';
 
-const outcome = async (t: nodemailer.Transporter, to: string): Promise<string> => {
+const outcome = async (t: Transporter, to: string): Promise<string> => {
   try {
     const info = await t.sendMail({ from: 'news@brand.example', to, subject: 's', text: 'x' });
     return String(info.response).slice(0, 3);
