@@ -31,6 +31,8 @@ export interface LaneState {
   saturated: boolean;
   /** Automation trigger hits per rule id (times, ms). */
   hits: Record<string, number[]>;
+  /** Automation actions in force, per rule id: until (ms). A rule does not fire again while its action is in force. */
+  active: Record<string, number>;
   /** Ratio window (tumbling). */
   ratio: { start: number; attempts: number; invalid: number; delivered: number; complaints: number; throttled: boolean };
   /** Warm-up: messages sent on `day`. */
@@ -70,6 +72,7 @@ export function newLane(ctx: LaneContext, now: number): LaneState {
     since: { delivered: 0, deferrals: 0, blocks: 0 },
     saturated: false,
     hits: {},
+    active: {},
     ratio: { start: now, attempts: 0, invalid: 0, delivered: 0, complaints: 0, throttled: false },
     day: dayOf(now),
     sentToday: 0,
@@ -113,20 +116,17 @@ function automate(s: LaneState, fb: Feedback, ctx: LaneContext): { state: LaneSt
   if (fb.reply === undefined) return { state, effects };
   for (const rule of ctx.automation) {
     if (!rule.pattern.test(fb.reply)) continue;
+    if ((state.active[rule.id] ?? 0) > fb.at) continue; // in force already: not re-applied, not counted
     let fire = rule.trigger.kind === 'immediate';
-    let hits = state.hits;
     if (rule.trigger.kind === 'count') {
       const from = fb.at - rule.trigger.windowS * 1000;
-      const list = [...(hits[rule.id] ?? []).filter((t) => t > from), fb.at];
+      const list = [...(state.hits[rule.id] ?? []).filter((t) => t > from), fb.at];
       fire = list.length >= rule.trigger.count;
-      hits = { ...hits, [rule.id]: fire ? [] : list.slice(-rule.trigger.count) };
-      state = { ...state, hits };
+      state = { ...state, hits: { ...state.hits, [rule.id]: fire ? [] : list.slice(-rule.trigger.count) } };
     }
-    // An immediate rule fires once per change: replies to attempts made before it do not repeat it.
-    if (fire && rule.trigger.kind === 'immediate' && fb.startedAt < state.changedAt && state.reason.startsWith(`${rule.id}:`)) fire = false;
     if (!fire) continue;
     const r = applyAction(state, rule.action, rule.durationS, fb.at, `${rule.id}: reply "${fb.reply.slice(0, 80)}"`, ctx);
-    state = r.state;
+    state = { ...r.state, active: { ...r.state.active, [rule.id]: fb.at + rule.durationS * 1000 } };
     effects.push(...r.effects);
   }
   return { state, effects };
@@ -169,8 +169,10 @@ function ratios(s: LaneState, fb: Feedback, ctx: LaneContext): { state: LaneStat
 /** AIMD: multiplicative decrease on deferrals/blocks, additive (or slow-start) increase while healthy and saturated. */
 function adapt(s: LaneState, now: number, ctx: LaneContext): { state: LaneState; effects: Effect[] } {
   const a = ctx.adaptive;
-  if (!a.enabled || now - s.changedAt < a.intervalS * 1000) return { state: s, effects: [] };
   const bad = s.since.deferrals + s.since.blocks;
+  // Slow start ends at the first deferral, at once (like TCP on loss); otherwise one change per interval.
+  const exitSlowStart = s.phase === 'slow-start' && bad > 0;
+  if (!a.enabled || (now - s.changedAt < a.intervalS * 1000 && !exitSlowStart)) return { state: s, effects: [] };
   if (bad > 0) {
     const rate = round(clampRate(s.rate * a.decrease, a));
     const reason = `${bad} deferral(s)/block(s) in ${((now - s.changedAt) / 1000).toFixed(0)} s${short(s.since.lastReply)} → rate ${s.rate} → ${rate} msg/s`;

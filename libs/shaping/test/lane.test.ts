@@ -61,8 +61,8 @@ test('automation triggers: immediate once per change, N per window, never on int
   const rows: [string, Feedback[], number, number][] = [
     // name, feedback, expected rate, expected suspendedUntil
     ['immediate 4.7.28 halves the rate', [fb('deferral', 1000, '421 4.7.28 unusual rate')], 5, 0],
-    ['later replies to attempts made before the change do not repeat it', [fb('deferral', 1000, '421 4.7.28 x'), fb('deferral', 1100, '421 4.7.28 x', 500)], 5, 0],
-    ['a reply to an attempt made after it fires again', [fb('deferral', 1000, '421 4.7.28 x'), fb('deferral', 3000, '421 4.7.28 x', 2000)], 2.5, 0],
+    ['while its action is in force (60 s) the rule does not fire again', [fb('deferral', 1000, '421 4.7.28 x'), fb('deferral', 1100, '421 4.7.28 x'), fb('deferral', 3000, '421 4.7.28 x', 2000)], 5, 0],
+    ['after its duration it fires again', [fb('deferral', 1000, '421 4.7.28 x'), fb('deferral', 62_000, '421 4.7.28 x', 61_900)], 2.5, 0],
     ['TSS04 twice in the window: no action yet', [fb('deferral', 1000, '421 4.7.0 [TSS04]'), fb('deferral', 2000, '421 4.7.0 [TSS04]')], 10, 0],
     ['TSS04 three times in 30 s: suspend 120 s', [fb('deferral', 1000, '421 4.7.0 [TSS04]'), fb('deferral', 2000, '421 4.7.0 [TSS04]'), fb('deferral', 3000, '421 4.7.0 [TSS04]')], 10, 123_000],
     // (no suspension; AIMD still halves the rate at each interval with deferrals)
@@ -99,6 +99,7 @@ test('AIMD: additive increase while healthy and saturated, multiplicative decrea
     ['healthy and saturated after the interval: +2', (s) => run(sat(s), [fb('delivered', 11_000)]), 12],
     ['healthy and saturated before the interval: no change', (s) => run(sat(s), [fb('delivered', 5_000)]), 10],
     ['a deferral then the interval: ×0.5', (s) => run(s, [fb('deferral', 2_000, '451 4.3.2 try later'), fb('delivered', 11_000)]), 5],
+    ['a deferral before the interval: no change yet', (s) => run(s, [fb('deferral', 2_000, '451 4.3.2 try later')]), 10],
     ['a block counts like a deferral', (s) => run(s, [fb('block', 11_000, '554 5.7.1 blocked')]), 5],
     ['greylisting is not a rate signal', (s) => run(sat(s), [fb('recipient-soft', 2_000, '451 4.7.1 Greylisted'), fb('delivered', 11_000)]), 12],
     ['internal errors are not a signal', (s) => run(s, [fb('internal', 11_000, 'ETIMEDOUT')]), 10],
@@ -124,6 +125,10 @@ adaptive: { enabled: true, maxRate: 100, increase: 1, decrease: 0.5, intervalS: 
   s = observe(markSaturated(s), fb('delivered', 7_300, undefined, 7_250), slow).state;
   rates.push(s.rate);
   assert.deepEqual(rates, [8, 16, 32, 64, 32, 33, 34]);
+  // slow start ends at the first deferral at once, even within the interval
+  let fresh = observe(markSaturated(newLane(slow, 0)), fb('delivered', 1010), slow).state; // 4 → 8 at 1.01 s
+  fresh = observe(fresh, fb('deferral', 1300, '421 4.7.0 try later', 1200), slow).state;
+  assert.deepEqual([fresh.rate, fresh.phase], [4, 'steady']);
 });
 
 test('ratio rules (Momentum style): invalid recipients 3 % → throttle down, 10 % → suspend', () => {
