@@ -37,10 +37,10 @@ export class Limiter {
     });
   }
 
-  /** True when a message for `key` would have to wait (demand above the rate). */
+  /** True when messages for `key` are waiting for a token (demand above the rate). */
   busy(key: string): boolean {
     const l = this.lanes.get(key);
-    return l !== undefined && (l.waiters.length > 0 || l.bucket.tokens < 1);
+    return l !== undefined && l.waiters.length > 0;
   }
 
   /** New limits for a lane (adaptation changed them): its waiters are re-timed at once. */

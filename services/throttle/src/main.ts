@@ -26,6 +26,7 @@ const shaper = new Shaper({
     state?.write(shaper.record(lane));
   },
   onLimits: (lane, lim) => limiter.update(lane.key, lim.messagesPerSecond, lim.burst),
+  busy: (key) => limiter.busy(key),
   onBounceQueue: (lane, reason) => limiter.rejectAll(lane.key, new QueueBounced(`queue bounced by automation: ${reason}`)),
 });
 const sites = createSiteResolver({ resolver: createMxResolver(config.dnsServer), ttlMs: config.mxCacheTtlS * 1000 });

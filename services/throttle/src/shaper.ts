@@ -62,6 +62,8 @@ export interface ShaperOptions {
   onBounceQueue?(lane: Lane, reason: string): void;
   /** A lane's rate changed (re-time its waiters). */
   onLimits?(lane: Lane, limits: EffectiveLimits): void;
+  /** Messages are waiting for the lane now (demand above its rate). */
+  busy?(key: string): boolean;
 }
 
 /**
@@ -132,6 +134,7 @@ export class Shaper {
     const lane = this.lanes.get(key);
     if (!lane) return [];
     const before = this.limits(lane);
+    if (this.opts.busy?.(key)) lane.state = markSaturated(lane.state);
     const r = observe(lane.state, fb, lane.ctx);
     lane.state = r.state;
     for (const e of r.effects) {

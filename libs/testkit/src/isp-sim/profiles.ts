@@ -81,7 +81,7 @@ export function defaultProfiles(): ProviderProfile[] {
         perConnection: [421, '4.3.2 Service not available, closing transmission channel'],
         block: [451, '4.7.650 The mail server [{ip}] has been temporarily rate limited due to IP reputation.'],
         greylist: [451, '4.7.1 Greylisted, please try again later'],
-        unknownUser: [550, '5.5.0 Requested action not taken: mailbox unavailable (S2017062302). [DM6NAM12FT004.eop-nam12.prod.protection.outlook.com]'],
+        unknownUser: [550, '5.1.10 RESOLVER.ADR.RecipientNotFound; Recipient {rcpt} not found by SMTP address lookup'],
         mailboxFull: [452, '4.2.2 Mailbox full'],
       },
       abuseDeferrals: 50,
