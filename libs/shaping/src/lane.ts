@@ -166,6 +166,9 @@ function ratios(s: LaneState, fb: Feedback, ctx: LaneContext): { state: LaneStat
   return { state, effects: [] };
 }
 
+/** Share of an interval's worth of messages at the current rate that must have been delivered before an increase. */
+export const EVIDENCE = 0.8;
+
 /** AIMD: multiplicative decrease on deferrals/blocks, additive (or slow-start) increase while healthy and saturated. */
 function adapt(s: LaneState, now: number, ctx: LaneContext): { state: LaneState; effects: Effect[] } {
   const a = ctx.adaptive;
@@ -174,11 +177,14 @@ function adapt(s: LaneState, now: number, ctx: LaneContext): { state: LaneState;
   const exitSlowStart = s.phase === 'slow-start' && bad > 0;
   if (!a.enabled || (now - s.changedAt < a.intervalS * 1000 && !exitSlowStart)) return { state: s, effects: [] };
   if (bad > 0) {
-    const rate = round(clampRate(s.rate * a.decrease, a));
-    const reason = `${bad} deferral(s)/block(s) in ${((now - s.changedAt) / 1000).toFixed(0)} s${short(s.since.lastReply)} → rate ${s.rate} → ${rate} msg/s`;
+    // Leaving slow start falls back to the last rate that was healthy; later deferrals decrease multiplicatively.
+    const rate = round(clampRate(exitSlowStart ? s.rate / a.slowStart : s.rate * a.decrease, a));
+    const reason = `${bad} deferral(s)/block(s) in ${((now - s.changedAt) / 1000).toFixed(0)} s${short(s.since.lastReply)} → rate ${s.rate} → ${rate} msg/s${exitSlowStart ? ' (end of slow start)' : ''}`;
     return { state: changed(s, now, reason, { rate, phase: 'steady' }), effects: [{ type: 'changed', reason }] };
   }
-  if (s.since.delivered > 0 && s.saturated && now >= s.holdUntil && s.rate < a.maxRate) {
+  // Evidence: a full interval's worth of deliveries at the current rate, all started after the last change.
+  const evidence = s.since.delivered >= Math.max(1, Math.floor(EVIDENCE * s.rate * a.intervalS));
+  if (evidence && s.saturated && now >= s.holdUntil && s.rate < a.maxRate) {
     const next = s.phase === 'slow-start' ? s.rate * a.slowStart : s.rate + a.increase;
     const rate = round(clampRate(next, a));
     const reason = `healthy for ${((now - s.changedAt) / 1000).toFixed(0)} s (${s.since.delivered} delivered, none deferred) → rate ${s.rate} → ${rate} msg/s${s.phase === 'slow-start' ? ' (slow start)' : ''}`;

@@ -38,6 +38,8 @@ providers:
 
 const fb = (kind: Feedback['kind'], at: number, reply?: string, startedAt = at - 100): Feedback => ({ kind, at, startedAt, reply });
 const run = (s: LaneState, events: Feedback[], ctx = CTX) => events.reduce((st, e) => observe(st, e, ctx).state, s);
+/** n deliveries of attempts started at `from` and finished by `at` (the last one at `at`). */
+const delivered = (n: number, from: number, at: number): Feedback[] => Array.from({ length: n }, (_, i) => fb('delivered', i === n - 1 ? at : from + 1, undefined, from));
 
 test('signals: remote replies only; our own transport errors are internal', () => {
   const rows: [Parameters<typeof signalOf>[0], string][] = [
@@ -95,16 +97,18 @@ test('AIMD: additive increase while healthy and saturated, multiplicative decrea
   const s0 = newLane(CTX, 0);
   const sat = (s: LaneState) => markSaturated(s);
   const rows: [string, (s: LaneState) => LaneState, number][] = [
-    ['healthy but not saturated: no increase', (s) => run(s, [fb('delivered', 11_000)]), 10],
-    ['healthy and saturated after the interval: +2', (s) => run(sat(s), [fb('delivered', 11_000)]), 12],
-    ['healthy and saturated before the interval: no change', (s) => run(sat(s), [fb('delivered', 5_000)]), 10],
+    // an increase needs a full interval's worth (80 %) of deliveries at the current rate: 10 msg/s × 10 s × 0.8 = 80
+    ['healthy but not saturated: no increase', (s) => run(s, delivered(80, 100, 11_000)), 10],
+    ['healthy and saturated after the interval: +2', (s) => run(sat(s), delivered(80, 100, 11_000)), 12],
+    ['healthy and saturated, too few deliveries yet: no change', (s) => run(sat(s), delivered(79, 100, 11_000)), 10],
+    ['healthy and saturated before the interval: no change', (s) => run(sat(s), delivered(80, 100, 5_000)), 10],
     ['a deferral then the interval: ×0.5', (s) => run(s, [fb('deferral', 2_000, '451 4.3.2 try later'), fb('delivered', 11_000)]), 5],
     ['a deferral before the interval: no change yet', (s) => run(s, [fb('deferral', 2_000, '451 4.3.2 try later')]), 10],
     ['a block counts like a deferral', (s) => run(s, [fb('block', 11_000, '554 5.7.1 blocked')]), 5],
-    ['greylisting is not a rate signal', (s) => run(sat(s), [fb('recipient-soft', 2_000, '451 4.7.1 Greylisted'), fb('delivered', 11_000)]), 12],
+    ['greylisting is not a rate signal', (s) => run(sat(s), [fb('recipient-soft', 2_000, '451 4.7.1 Greylisted'), ...delivered(80, 100, 11_000)]), 12],
     ['internal errors are not a signal', (s) => run(s, [fb('internal', 11_000, 'ETIMEDOUT')]), 10],
     ['never below minRate', (s) => run({ ...s, rate: 1.5 }, [fb('deferral', 11_000, '451 4.3.2')]), 1],
-    ['never above maxRate', (s) => run(sat({ ...s, rate: 39.5 }), [fb('delivered', 11_000)]), 40],
+    ['never above maxRate', (s) => run(sat({ ...s, rate: 39.5 }), delivered(316, 100, 11_000)), 40],
   ];
   for (const [name, f, rate] of rows) assert.equal(f(s0).rate, rate, name);
   // slow start: multiplicative growth until the first deferral
@@ -115,20 +119,15 @@ adaptive: { enabled: true, maxRate: 100, increase: 1, decrease: 0.5, intervalS: 
   let s = newLane(slow, 0);
   const rates: number[] = [];
   for (let t = 1; t <= 4; t++) {
-    s = observe(markSaturated(s), fb('delivered', t * 1000 + 10), slow).state;
+    s = run(markSaturated(s), delivered(Math.floor(0.8 * s.rate), (t - 1) * 1000 + 20, t * 1000 + 20), slow);
     rates.push(s.rate);
   }
-  s = observe(s, fb('deferral', 5_100, '421 4.7.0 try later', 5_050), slow).state; // first deferral: ×0.5, steady phase
+  s = observe(s, fb('deferral', 4_100, '421 4.7.0 try later', 4_050), slow).state; // end of slow start at once: back to the last healthy rate
   rates.push(s.rate);
-  s = observe(markSaturated(s), fb('delivered', 6_200, undefined, 6_150), slow).state;
+  s = run(markSaturated(s), delivered(25, 4_200, 5_200), slow); // steady: +1 after 0.8 × 32 = 25 deliveries
   rates.push(s.rate);
-  s = observe(markSaturated(s), fb('delivered', 7_300, undefined, 7_250), slow).state;
-  rates.push(s.rate);
-  assert.deepEqual(rates, [8, 16, 32, 64, 32, 33, 34]);
-  // slow start ends at the first deferral at once, even within the interval
-  let fresh = observe(markSaturated(newLane(slow, 0)), fb('delivered', 1010), slow).state; // 4 → 8 at 1.01 s
-  fresh = observe(fresh, fb('deferral', 1300, '421 4.7.0 try later', 1200), slow).state;
-  assert.deepEqual([fresh.rate, fresh.phase], [4, 'steady']);
+  assert.deepEqual(rates, [8, 16, 32, 64, 32, 33]);
+  assert.equal(s.phase, 'steady');
 });
 
 test('ratio rules (Momentum style): invalid recipients 3 % → throttle down, 10 % → suspend', () => {
