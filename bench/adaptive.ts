@@ -17,10 +17,10 @@
  * fresh connection by itself), the time until every message was delivered or hard-bounced, and
  * the simulator's theoretical minimum for the campaign.
  *
- * Provider limits are the simulator's defaults scaled by BENCH_LIMIT_SCALE (0.5) so that they,
+ * Provider limits are the simulator's defaults scaled by BENCH_LIMIT_SCALE (0.35) so that they,
  * not this shared 2-core machine's CPU, bound the time.
  *
- *   BENCH_MESSAGES=1500 BENCH_MODES=adaptive npm run bench:adaptive
+ *   BENCH_MESSAGES=1200 BENCH_MODES=adaptive npm run bench:adaptive
  */
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { parse, stringify } from 'yaml';
@@ -34,9 +34,9 @@ import { defaultProfiles, freshTopics, ROOT, SERVICES, startIspSim, startService
 // @ts-expect-error plain JS module without types
 import { kafkaFromEnvOrStart } from '../deploy/kafka/local-kafka.mjs';
 
-const N = Number(process.env.BENCH_MESSAGES ?? 1500);
+const N = Number(process.env.BENCH_MESSAGES ?? 1200);
 /** Provider limits are scaled so that they, not the (shared, 2-core) CPU, bound the time. */
-const SCALE = Number(process.env.BENCH_LIMIT_SCALE ?? 0.5);
+const SCALE = Number(process.env.BENCH_LIMIT_SCALE ?? 0.35);
 const MODES = (process.env.BENCH_MODES ?? 'static-aggressive,static-conservative,adaptive').split(',');
 const MAX_ATTEMPTS = 20;
 const TIMEOUT_S = Number(process.env.BENCH_TIMEOUT_S ?? 400);
@@ -229,10 +229,16 @@ async function runMode(mode: string, kafka: Kafka, brokers: string): Promise<Run
     for (let j = i; j < Math.min(N, i + 500); j++) batch.push(request(j, 0));
     await producer.send({ topic: topics.requests, messages: batch });
   }
+  const throttlePort = services[SERVICES.indexOf('throttle')]!.port;
   const progress = setInterval(() => {
     const s = sim.totals();
-    log(`  ${mode} ${((performance.now() - t0) / 1000).toFixed(0)} s: ${done.size}/${N} done, ${soft} soft bounces, simulator deferred ${JSON.stringify(s.deferred)}`);
-  }, 5000);
+    const per = Object.entries(s.byProvider).map(([n, p]) => `${n} ${p.delivered}/${Object.values(p.deferred).reduce((a, b) => a + b, 0) - p.deferred.greylist - p.deferred.mailboxFull}`).join(' ');
+    void fetch(`http://127.0.0.1:${throttlePort}/shaping/lanes`)
+      .then((r) => r.json() as Promise<{ lanes: { site: string; provider: string | null; limits: { messagesPerSecond: number }; queued: number }[] }>)
+      .then((j) => j.lanes.map((l) => `${l.provider ?? l.site.split('.').at(-2)} ${l.limits.messagesPerSecond}/s q${l.queued}`).join(', '))
+      .catch(() => '')
+      .then((lanes) => log(`  ${mode} ${((performance.now() - t0) / 1000).toFixed(0)} s: ${done.size}/${N} done, ${soft} soft bounces; sim delivered/deferred: ${per}; lanes: ${lanes}`));
+  }, 3000);
   const timeout = setTimeout(() => {
     finishedAt = performance.now();
     resolveDone();
@@ -250,7 +256,7 @@ async function runMode(mode: string, kafka: Kafka, brokers: string): Promise<Run
   const simDeferrals = { ...totals.deferred } as Record<string, number>;
   const simDeferred = Object.values(simDeferrals).reduce((a, b) => a + b, 0);
   if (mode === 'adaptive') {
-    const res = await fetch(`http://127.0.0.1:${services[1]!.port}/shaping/lanes`).then((r) => r.json()).catch(() => undefined);
+    const res = await fetch(`http://127.0.0.1:${throttlePort}/shaping/lanes`).then((r) => r.json()).catch(() => undefined);
     if (res) for (const l of (res as { lanes: { site: string; limits: { messagesPerSecond: number }; lastChange: { reason: string } }[] }).lanes) log(`  lane ${l.site}: ${l.limits.messagesPerSecond} msg/s — ${l.lastChange.reason}`);
   }
   await consumer.disconnect();

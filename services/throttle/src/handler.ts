@@ -1,6 +1,7 @@
 import { DeliveryCodec, MtaEventCodec, QueuedMessageCodec, failure, type Delivery, type MtaEvent, type QueuedMessage, type Topics } from '@mta/contracts';
 import { deadLetter, type Handler } from '@mta/kafka';
 import type { Limiter } from './limiter.ts';
+import type { InFlightWindow } from './window.ts';
 import { ANY_IP, type Shaper } from './shaper.ts';
 import type { SiteResolver } from './site.ts';
 
@@ -8,6 +9,8 @@ export interface ThrottleDeps {
   topics: Pick<Topics, 'deliveries' | 'events' | 'deadLetter'>;
   limiter: Limiter;
   shaper: Shaper;
+  /** Optional in-flight window per lane (cap = rate × windowS, at least minWindow). */
+  window?: { slots: InFlightWindow; windowS: number; minWindow?: number };
   sites: Pick<SiteResolver, 'resolve'>;
   now?: () => Date;
   /** How often a message waiting on a suspended lane (or with no usable source IP) looks again. Default 1 s. */
@@ -71,6 +74,7 @@ export function createThrottleHandler(deps: ThrottleDeps): Handler {
         await sleep(Math.min(recheck, blockedUntil - now().getTime(), validUntil - now().getTime()));
         continue;
       }
+      if (deps.window) await deps.window.slots.acquire(lane.key, Math.max(deps.window.minWindow ?? 5, Math.ceil(lim.messagesPerSecond * deps.window.windowS)));
       if (deps.limiter.busy(lane.key)) deps.shaper.saturated(lane);
       try {
         await deps.limiter.acquire(lane.key, lim.messagesPerSecond, lim.burst);

@@ -7,3 +7,4 @@ export * from './learn.ts';
 export * from './admin.ts';
 export * from './state-topic.ts';
 export * from './config.ts';
+export * from './window.ts';

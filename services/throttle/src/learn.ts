@@ -11,20 +11,20 @@ import type { SiteResolver } from './site.ts';
  * transport errors from our side never change a lane. Produces nothing (state changes are
  * persisted by the shaper's writer).
  */
-export function createLearnHandler(deps: { shaper: Shaper; sites: Pick<SiteResolver, 'resolve'>; onSignal?(kind: string): void }): Handler {
+export function createLearnHandler(deps: { shaper: Shaper; sites: Pick<SiteResolver, 'resolve'>; onSignal?(kind: string): void; settle?(laneKey: string): void }): Handler {
   return async (rec) => {
     const d = AttemptCodec.decode(rec.value);
     if (!d.ok) return [];
     const a = d.value;
     const kind = signalOf(a);
     deps.onSignal?.(kind);
-    if (kind === 'internal') return [];
     const site = await deps.sites.resolve(a.recipientDomain);
     const ip = a.route?.sourceIp ?? a.delivery?.sourceIp ?? ANY_IP;
-    const fb = { kind, startedAt: Date.parse(a.startedAt), at: Date.parse(a.finishedAt), reply: replyText(a) };
-    // The lane is per site, or per domain when a domain rule applies: try both keys.
-    if (deps.shaper.lanes.has(laneKey(ip, site.site, a.recipientDomain))) deps.shaper.feedback(laneKey(ip, site.site, a.recipientDomain), fb);
-    else deps.shaper.feedback(laneKey(ip, site.site), fb);
+    // The lane is per site, or per domain when a domain rule applies.
+    const key = deps.shaper.lanes.has(laneKey(ip, site.site, a.recipientDomain)) ? laneKey(ip, site.site, a.recipientDomain) : laneKey(ip, site.site);
+    deps.settle?.(key); // every attempt, internal ones too, ends its message's time in flight
+    if (kind === 'internal') return [];
+    deps.shaper.feedback(key, { kind, startedAt: Date.parse(a.startedAt), at: Date.parse(a.finishedAt), reply: replyText(a) });
     return [];
   };
 }

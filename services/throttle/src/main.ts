@@ -9,6 +9,7 @@ import { Limiter } from './limiter.ts';
 import { Shaper } from './shaper.ts';
 import { createMxResolver, createSiteResolver } from './site.ts';
 import { StateTopic } from './state-topic.ts';
+import { InFlightWindow } from './window.ts';
 
 const config = loadConfigOrExit('throttle', throttleKeys);
 const topics = topicsOf(config);
@@ -30,7 +31,8 @@ const shaper = new Shaper({
   onBounceQueue: (lane, reason) => limiter.rejectAll(lane.key, new QueueBounced(`queue bounced by automation: ${reason}`)),
 });
 const sites = createSiteResolver({ resolver: createMxResolver(config.dnsServer), ttlMs: config.mxCacheTtlS * 1000 });
-const handler = createThrottleHandler({ topics, limiter, shaper, sites });
+const slots = new InFlightWindow();
+const handler = createThrottleHandler({ topics, limiter, shaper, sites, ...(config.windowS > 0 ? { window: { slots, windowS: config.windowS } } : {}) });
 await runStageService({
   service: 'throttle',
   config,
@@ -64,7 +66,7 @@ await runStageService({
       log,
       fromBeginning: false,
       maxInFlight: 5000,
-      handle: createLearnHandler({ shaper, sites, onSignal: (kind) => signals.add(1, { kind }) }),
+      handle: createLearnHandler({ shaper, sites, onSignal: (kind) => signals.add(1, { kind }), settle: (key) => slots.settle(key) }),
     });
     const admin = kafka.admin();
     // Learned state first, so no lane starts from scratch; then the learning stage.
@@ -77,7 +79,10 @@ await runStageService({
       await learn.start();
     })();
     ready.catch((err: Error) => log.error({ err: err.message }, 'shaping state / learning stage failed to start'));
-    const sweeper = setInterval(() => limiter.sweep(), 60_000);
+    const sweeper = setInterval(() => {
+      limiter.sweep();
+      slots.sweep();
+    }, 60_000);
     return {
       handle: async (rec) => {
         await ready;

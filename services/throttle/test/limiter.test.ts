@@ -46,3 +46,26 @@ test('limiter: update re-times waiters; rejectAll bounces the queue', async () =
   await assert.rejects(a, /bounced/);
   await assert.rejects(b, /bounced/);
 });
+
+test('in-flight window: at most cap per lane, FIFO, freed by settle or expiry', async () => {
+  const { InFlightWindow } = await import('../src/window.ts');
+  let now = 0;
+  const w = new InFlightWindow(1000, () => now);
+  await w.acquire('k', 2);
+  await w.acquire('k', 2);
+  const order: number[] = [];
+  const third = w.acquire('k', 2).then(() => order.push(3));
+  const fourth = w.acquire('k', 2).then(() => order.push(4));
+  await w.acquire('other', 2); // another lane is not held up
+  await new Promise((r) => setTimeout(r, 10));
+  assert.deepEqual(order, []);
+  w.settle('k');
+  await third;
+  assert.deepEqual(order, [3]);
+  assert.equal(w.inFlight('k'), 2);
+  now = 5000; // the slots' attempts were never seen: they expire
+  assert.equal(w.inFlight('k'), 0);
+  w.settle('k');
+  await fourth;
+  assert.deepEqual(order, [3, 4]);
+});
