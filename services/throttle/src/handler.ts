@@ -74,7 +74,10 @@ export function createThrottleHandler(deps: ThrottleDeps): Handler {
         await sleep(Math.min(recheck, blockedUntil - now().getTime(), validUntil - now().getTime()));
         continue;
       }
-      if (deps.window) await deps.window.slots.acquire(lane.key, Math.max(deps.window.minWindow ?? 5, Math.ceil(lim.messagesPerSecond * deps.window.windowS)));
+      if (deps.window) {
+        await deps.window.slots.acquire(lane.key, Math.max(deps.window.minWindow ?? 5, Math.ceil(lim.messagesPerSecond * deps.window.windowS)));
+        lim = deps.shaper.limits(lane); // the lane may have changed while this message waited for a slot
+      }
       if (deps.limiter.busy(lane.key)) deps.shaper.saturated(lane);
       try {
         await deps.limiter.acquire(lane.key, lim.messagesPerSecond, lim.burst);
