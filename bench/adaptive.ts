@@ -87,7 +87,7 @@ function recipient(i: number): string {
  */
 function adaptiveRules(): string {
   const doc = parse(readFileSync(join(ROOT, 'services/throttle/shaping.default.yaml'), 'utf8')) as Record<string, any>;
-  doc.adaptive = { enabled: true, minRate: 1, maxRate: 200, increase: 1, decrease: 0.7, intervalS: 1, slowStart: 1 };
+  doc.adaptive = { enabled: true, minRate: 1, maxRate: 200, increase: 1, decrease: 0.7, intervalS: 2, slowStart: 1.5 };
   const compress = (rules: any[] | undefined) => {
     for (const r of rules ?? []) {
       r.durationS = Math.max(1, Math.round(r.durationS / 60));

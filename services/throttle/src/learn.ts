@@ -11,7 +11,14 @@ import type { SiteResolver } from './site.ts';
  * transport errors from our side never change a lane. Produces nothing (state changes are
  * persisted by the shaper's writer).
  */
-export function createLearnHandler(deps: { shaper: Shaper; sites: Pick<SiteResolver, 'resolve'>; onSignal?(kind: string): void; settle?(laneKey: string): void }): Handler {
+export function createLearnHandler(deps: {
+  shaper: Shaper;
+  sites: Pick<SiteResolver, 'resolve'>;
+  /** Whether the throttle chooses source IPs (MTA_IP_POOLS); without, every lane is ANY_IP whatever the sender reports. */
+  pools?: boolean;
+  onSignal?(kind: string): void;
+  settle?(laneKey: string): void;
+}): Handler {
   return async (rec) => {
     const d = AttemptCodec.decode(rec.value);
     if (!d.ok) return [];
@@ -19,7 +26,7 @@ export function createLearnHandler(deps: { shaper: Shaper; sites: Pick<SiteResol
     const kind = signalOf(a);
     deps.onSignal?.(kind);
     const site = await deps.sites.resolve(a.recipientDomain);
-    const ip = a.route?.sourceIp ?? a.delivery?.sourceIp ?? ANY_IP;
+    const ip = deps.pools ? (a.route?.sourceIp ?? a.delivery?.sourceIp ?? ANY_IP) : ANY_IP;
     // The lane is per site, or per domain when a domain rule applies.
     const key = deps.shaper.lanes.has(laneKey(ip, site.site, a.recipientDomain)) ? laneKey(ip, site.site, a.recipientDomain) : laneKey(ip, site.site);
     deps.settle?.(key); // every attempt, internal ones too, ends its message's time in flight

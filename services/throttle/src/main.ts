@@ -66,7 +66,7 @@ await runStageService({
       log,
       fromBeginning: false,
       maxInFlight: 5000,
-      handle: createLearnHandler({ shaper, sites, onSignal: (kind) => signals.add(1, { kind }), settle: (key) => slots.settle(key) }),
+      handle: createLearnHandler({ shaper, sites, pools: (config.ipPools?.size ?? 0) > 0, onSignal: (kind) => signals.add(1, { kind }), settle: (key) => slots.settle(key) }),
     });
     const admin = kafka.admin();
     // Learned state first, so no lane starts from scratch; then the learning stage.
