@@ -7,8 +7,8 @@
  *   static-conservative  static rules, every site at 3 msg/s, 2 connections, 5 msgs/connection
  *   adaptive             the shipped rules (services/throttle/shaping.default.yaml: provider
  *                        connection knobs, reply automation), every lane starting at 3 msg/s,
- *                        adaptation (AIMD, slow start); time compressed 60× (interval 60 s → 1 s,
- *                        automation windows and durations ÷ 60)
+ *                        adaptation (AIMD, slow start ×1.5, +1 msg/s, ×0.7); time compressed 30×
+ *                        (interval 60 s → 2 s, automation windows and durations ÷ 30)
  *
  * Retries are not in the pipeline yet (issue 5), so this bench stands in for them: every
  * soft-bounced message is re-submitted as a new request after 2.5 s × its attempt number
@@ -82,16 +82,17 @@ function recipient(i: number): string {
 
 /**
  * Adaptive: the shipped rules (providers' connection knobs and reply automation) with every
- * lane starting at the conservative run's 3 msg/s, and time compressed 60× for a one-minute
- * run: adaptation interval 60 s → 1 s, automation windows and durations ÷ 60.
+ * lane starting at the conservative run's 3 msg/s, and time compressed 30× for a one-minute
+ * run: adaptation interval 60 s → 2 s, automation windows and durations ÷ 30.
  */
+const COMPRESS = 30;
 function adaptiveRules(): string {
   const doc = parse(readFileSync(join(ROOT, 'services/throttle/shaping.default.yaml'), 'utf8')) as Record<string, any>;
   doc.adaptive = { enabled: true, minRate: 1, maxRate: 200, increase: 1, decrease: 0.7, intervalS: 2, slowStart: 1.5 };
   const compress = (rules: any[] | undefined) => {
     for (const r of rules ?? []) {
-      r.durationS = Math.max(1, Math.round(r.durationS / 60));
-      if (r.trigger && typeof r.trigger === 'object') r.trigger.windowS = Math.max(1, Math.round(r.trigger.windowS / 60));
+      r.durationS = Math.max(1, Math.round(r.durationS / COMPRESS));
+      if (r.trigger && typeof r.trigger === 'object') r.trigger.windowS = Math.max(1, Math.round(r.trigger.windowS / COMPRESS));
     }
   };
   compress(doc.automation);
