@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { commonKeys, int, ipPoolsKey, num, optionalStr, type Key } from '@mta/config';
+import { commonKeys, int, ipPoolsKey, num, oneOf, optionalStr, type Key } from '@mta/config';
 import { lintShapingRules, parseShapingRules, type LintFinding, type ShapingRules } from '@mta/shaping';
 
 export const DEFAULT_RULES_FILE = fileURLToPath(new URL('../shaping.default.yaml', import.meta.url));
@@ -31,6 +31,7 @@ export const throttleKeys = {
   rules: rulesFile,
   maxInFlight: int('MTA_MAX_IN_FLIGHT', 'Messages held waiting for their lane\'s token before consumption waits (bounds memory).', 50000, 1),
   dnsServer: optionalStr('MTA_DNS_SERVER', 'DNS server for MX lookups (site of a domain), ip[:port] (unset = the system resolvers).'),
+  siteBy: oneOf('MTA_THROTTLE_SITE', 'What a lane\'s site is: mx = the set of MX hosts (MX rollup, provider rules); domain = the recipient domain (no DNS lookups).', ['mx', 'domain'] as const, 'mx'),
   mxCacheTtlS: int('MTA_MX_CACHE_TTL_S', 'How long a domain\'s MX answer (its site) is cached.', 300, 0, 86_400),
   ipPools: ipPoolsKey('MTA_IP_POOLS', 'Source IP pools the throttle chooses from: pool=ip[/ehlo],...;pool2=... (unset = the OS picks).', () => hostname()),
   windowS: num('MTA_THROTTLE_WINDOW_S', 'In-flight window per lane, in seconds of its rate: released messages not yet seen back as attempts (0 = off).', 3, 0, 3600),

@@ -78,17 +78,26 @@ export function createThrottleHandler(deps: ThrottleDeps): Handler {
         await deps.window.slots.acquire(lane.key, Math.max(deps.window.minWindow ?? 5, Math.ceil(lim.messagesPerSecond * deps.window.windowS)));
         lim = deps.shaper.limits(lane); // the lane may have changed while this message waited for a slot
       }
+      // A message that leaves the lane without being released gives its window slot back.
+      const giveBack = () => deps.window?.slots.settle(lane.key);
       if (deps.limiter.busy(lane.key)) deps.shaper.saturated(lane);
       try {
         await deps.limiter.acquire(lane.key, lim.messagesPerSecond, lim.burst);
       } catch (err) {
+        giveBack();
         if (!(err instanceof QueueBounced)) throw err;
         const ev = finalEvent(m, now(), 'hard_bounce', failure('hard', 20, 25, 'queue-bounced', err.message));
         return [{ topic: deps.topics.events, key: m.messageId, value: MtaEventCodec.encode(ev) }];
       }
       lim = deps.shaper.limits(lane);
-      if (lim.suspendedUntil > 0 || (ip === ANY_IP && lim.disabledUntil > 0)) continue; // suspended while waiting
-      if (validUntil <= now().getTime()) return expired(m);
+      if (lim.suspendedUntil > 0 || (ip === ANY_IP && lim.disabledUntil > 0)) {
+        giveBack();
+        continue; // suspended while waiting
+      }
+      if (validUntil <= now().getTime()) {
+        giveBack();
+        return expired(m);
+      }
       deps.shaper.released(lane);
       deps.onReleased?.(m.recipientDomain);
       const delivery: Delivery = {

@@ -30,7 +30,10 @@ const shaper = new Shaper({
   busy: (key) => limiter.busy(key),
   onBounceQueue: (lane, reason) => limiter.rejectAll(lane.key, new QueueBounced(`queue bounced by automation: ${reason}`)),
 });
-const sites = createSiteResolver({ resolver: createMxResolver(config.dnsServer), ttlMs: config.mxCacheTtlS * 1000 });
+const sites =
+  config.siteBy === 'mx'
+    ? createSiteResolver({ resolver: createMxResolver(config.dnsServer), ttlMs: config.mxCacheTtlS * 1000 })
+    : { resolve: async (domain: string) => ({ site: domain, hosts: [domain] }) };
 const slots = new InFlightWindow();
 const handler = createThrottleHandler({ topics, limiter, shaper, sites, ...(config.windowS > 0 ? { window: { slots, windowS: config.windowS } } : {}) });
 await runStageService({
