@@ -114,8 +114,11 @@ function automate(s: LaneState, fb: Feedback, ctx: LaneContext): { state: LaneSt
   let state = s;
   const effects: Effect[] = [];
   if (fb.reply === undefined) return { state, effects };
+  // Most specific wins: when a provider's own rule matches the reply, the defaults' rules do not apply to it.
+  const providerMatched = ctx.automation.some((r) => r.id.startsWith('providers.') && r.pattern.test(fb.reply!));
   for (const rule of ctx.automation) {
     if (!rule.pattern.test(fb.reply)) continue;
+    if (providerMatched && !rule.id.startsWith('providers.')) continue;
     if ((state.active[rule.id] ?? 0) > fb.at) continue; // in force already: not re-applied, not counted
     let fire = rule.trigger.kind === 'immediate';
     if (rule.trigger.kind === 'count') {

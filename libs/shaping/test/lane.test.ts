@@ -34,6 +34,8 @@ providers:
     automation:
       - { pattern: '4\\.7\\.28', trigger: immediate, action: lower-rate, factor: 0.5, durationS: 60 }
       - { pattern: 'TSS04', trigger: { count: 3, windowS: 30 }, action: suspend, durationS: 120 }
+automation:
+  - { pattern: '4\\.7\\.0.*(too many|volume)', trigger: immediate, action: lower-rate, factor: 0.75, durationS: 60 }
 `);
 
 const fb = (kind: Feedback['kind'], at: number, reply?: string, startedAt = at - 100): Feedback => ({ kind, at, startedAt, reply });
@@ -69,6 +71,8 @@ test('automation triggers: immediate once per change, N per window, never on int
     ['TSS04 three times in 30 s: suspend 120 s', [fb('deferral', 1000, '421 4.7.0 [TSS04]'), fb('deferral', 2000, '421 4.7.0 [TSS04]'), fb('deferral', 3000, '421 4.7.0 [TSS04]')], 10, 123_000],
     // (no suspension; AIMD still halves the rate at each interval with deferrals)
     ['three TSS04 spread over more than 30 s: no suspension', [fb('deferral', 1000, '421 4.7.0 [TSS04]'), fb('deferral', 20_000, '421 4.7.0 [TSS04]'), fb('deferral', 40_000, '421 4.7.0 [TSS04]')], 2.5, 0],
+    ['a defaults rule applies to replies no provider rule matches', [fb('deferral', 1000, '451 4.7.0 too many connections')], 7.5, 0],
+    ['a provider rule matching the reply shadows the defaults rules', [fb('deferral', 1000, '421 4.7.0 [TSS04] unexpected volume'), fb('deferral', 2000, '421 4.7.0 [TSS04] unexpected volume')], 10, 0],
     ['internal errors never trigger, even with a matching text', [fb('internal', 1000, '421 4.7.28 (generated locally)'), fb('internal', 2000, 'ETIMEDOUT')], 10, 0],
   ];
   for (const [name, events, rate, suspended] of rows) {
