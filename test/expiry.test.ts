@@ -17,7 +17,8 @@ import {
   type QueuedMessage,
 } from '@mta/contracts';
 import type { InRecord, OutRecord } from '@mta/kafka';
-import { createThrottleHandler, Limiter, parseLimitRules } from '@mta/throttle';
+import { createThrottleHandler, Limiter, Shaper, siteOf } from '@mta/throttle';
+import { parseShapingRules } from '@mta/shaping';
 import { createSenderHandler } from '@mta/sender';
 import { shippedRules } from '@mta/bounce-classifier';
 import { createClassifierHandler } from '../services/bounce-classifier/src/handler.ts';
@@ -56,9 +57,11 @@ const events = (out: OutRecord[]): MtaEvent[] =>
   });
 
 test('throttle buffer: a message whose validity ends while it waits for a token leaves as expired', async () => {
-  const parsed = parseLimitRules('defaults:\n  messagesPerSecond: 1\n  burst: 1\n  maxConnections: 1\n  messagesPerConnection: 10\n');
-  assert.ok(parsed.ok);
-  const handle = createThrottleHandler({ topics, limiter: new Limiter(), rules: () => parsed.rules });
+  const parsed = parseShapingRules('defaults:\n  messagesPerSecond: 1\n  burst: 1\n  maxConnections: 1\n  messagesPerConnection: 10\n');
+  assert.ok(parsed.ok, parsed.ok ? '' : parsed.errors.join('; '));
+  const rules = parsed.rules;
+  const site = siteOf(['mx.example.test']);
+  const handle = createThrottleHandler({ topics, limiter: new Limiter(), shaper: new Shaper({ rules: () => rules, owner: 'test' }), sites: { resolve: async () => site } });
   const first = await handle(rec(topics.queue, QueuedMessageCodec.encode(message(new Date(Date.now() + 60_000).toISOString()))));
   assert.deepEqual(first.map((o) => o.topic), [topics.deliveries], 'the first takes the only token');
   const m = message(new Date(Date.now() + 300).toISOString()); // ends before the next token (1 s)
@@ -67,6 +70,8 @@ test('throttle buffer: a message whose validity ends while it waits for a token 
   const [e] = events(out);
   assert.equal(e!.event, 'expired');
   assert.equal(e!.failure?.bounceClass, 24);
+  assert.equal(e!.failure?.reason, 'Mailbox full', 'the last soft-bounce reason');
+  assert.match(e!.failure?.message ?? '', /last failure: 452 4\.2\.2 Mailbox full/);
   assert.equal(e!.attempt, 2, 'attempts made');
 });
 

@@ -31,6 +31,7 @@ const topicEnv: Record<TopicId, string> = {
   retry2h: 'MTA_TOPIC_RETRY_2H',
   retry4h: 'MTA_TOPIC_RETRY_4H',
   deliveryKpis: 'MTA_TOPIC_DELIVERY_KPIS',
+  shaping: 'MTA_TOPIC_SHAPING',
 };
 
 function topicKeys() {

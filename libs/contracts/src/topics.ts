@@ -14,6 +14,7 @@ export const DEFAULT_TOPICS = {
   retry2h: 'mta.retry.2h',
   retry4h: 'mta.retry.4h',
   deliveryKpis: 'mta.delivery-kpis',
+  shaping: 'mta.shaping',
 } as const;
 export type TopicId = keyof typeof DEFAULT_TOPICS;
 export type Topics = Record<TopicId, string>;

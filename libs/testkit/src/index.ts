@@ -7,3 +7,4 @@ export * from './tls.ts';
 export * from './dkim.ts';
 export * from './peers.ts';
 export * from './postfix-sink.ts';
+export * from './isp-sim/index.ts';

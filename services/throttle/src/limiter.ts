@@ -2,7 +2,7 @@ import { refill, take, type Bucket } from './token-bucket.ts';
 
 interface Lane {
   bucket: Bucket;
-  waiters: (() => void)[];
+  waiters: { resolve: () => void; reject: (err: Error) => void }[];
   timer: NodeJS.Timeout | undefined;
   rate: number;
   burst: number;
@@ -31,10 +31,43 @@ export class Limiter {
       if (r.waitMs === 0) return Promise.resolve();
     }
     const l = lane;
-    return new Promise<void>((resolve) => {
-      l.waiters.push(resolve);
+    return new Promise<void>((resolve, reject) => {
+      l.waiters.push({ resolve, reject });
       this.schedule(key, l);
     });
+  }
+
+  /** True when messages for `key` are waiting for a token (demand above the rate). */
+  busy(key: string): boolean {
+    const l = this.lanes.get(key);
+    return l !== undefined && l.waiters.length > 0;
+  }
+
+  /** New limits for a lane (adaptation changed them): its waiters are re-timed at once. */
+  update(key: string, rate: number, burst: number): void {
+    const l = this.lanes.get(key);
+    if (!l) return;
+    l.rate = rate;
+    l.burst = burst;
+    if (l.timer) {
+      clearTimeout(l.timer);
+      l.timer = undefined;
+    }
+    if (l.waiters.length) this.schedule(key, l);
+  }
+
+  /** Rejects every waiter of a lane (bounce the queue); returns how many. */
+  rejectAll(key: string, err: Error): number {
+    const l = this.lanes.get(key);
+    if (!l) return 0;
+    const w = l.waiters;
+    l.waiters = [];
+    if (l.timer) {
+      clearTimeout(l.timer);
+      l.timer = undefined;
+    }
+    for (const x of w) x.reject(err);
+    return w.length;
   }
 
   /** Waiting records per key, for the operator surface and metrics. */
@@ -63,7 +96,7 @@ export class Limiter {
       const r = take(lane.bucket, this.now(), lane.rate, lane.burst);
       lane.bucket = r.bucket;
       if (r.waitMs > 0) break;
-      lane.waiters.shift()!();
+      lane.waiters.shift()!.resolve();
     }
     if (lane.waiters.length) this.schedule(key, lane);
   }

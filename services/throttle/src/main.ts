@@ -1,39 +1,104 @@
+import { randomUUID } from 'node:crypto';
 import { loadConfigOrExit, topicsOf } from '@mta/config';
-import { runStageService } from '@mta/kafka';
+import { createKafka, runStageService, Stage } from '@mta/kafka';
+import { adminRoutes } from './admin.ts';
 import { throttleKeys } from './config.ts';
-import { createThrottleHandler } from './handler.ts';
+import { createThrottleHandler, QueueBounced } from './handler.ts';
+import { createLearnHandler } from './learn.ts';
 import { Limiter } from './limiter.ts';
+import { Shaper } from './shaper.ts';
+import { createMxResolver, createSiteResolver } from './site.ts';
+import { StateTopic } from './state-topic.ts';
+import { InFlightWindow } from './window.ts';
 
 const config = loadConfigOrExit('throttle', throttleKeys);
 const topics = topicsOf(config);
 const limiter = new Limiter();
-
+const rules = () => config.rules.rules;
+const owner = `${config.kafkaClientId}-${randomUUID().slice(0, 8)}`;
+let state: StateTopic | undefined;
+let countChange = () => {};
+const shaper = new Shaper({
+  rules,
+  pools: config.ipPools,
+  owner,
+  onChange: (lane) => {
+    countChange();
+    state?.write(shaper.record(lane));
+  },
+  onLimits: (lane, lim) => limiter.update(lane.key, lim.messagesPerSecond, lim.burst),
+  busy: (key) => limiter.busy(key),
+  onBounceQueue: (lane, reason) => limiter.rejectAll(lane.key, new QueueBounced(`queue bounced by automation: ${reason}`)),
+});
+const sites =
+  config.siteBy === 'mx'
+    ? createSiteResolver({ resolver: createMxResolver(config.dnsServer), ttlMs: config.mxCacheTtlS * 1000 })
+    : { resolve: async (domain: string) => ({ site: domain, hosts: [domain] }) };
+const slots = new InFlightWindow();
+const handler = createThrottleHandler({ topics, limiter, shaper, sites, ...(config.windowS > 0 ? { window: { slots, windowS: config.windowS } } : {}) });
 await runStageService({
   service: 'throttle',
   config,
   inputTopic: topics.queue,
   deadLetterTopic: topics.deadLetter,
-  routes: (app) => {
-    app.get('/queues', async () => ({ waiting: Object.fromEntries(limiter.queued()) }));
-  },
-  setup({ metrics }) {
+  routes: adminRoutes({ shaper, limiter, rules, token: config.adminToken }),
+  setup({ metrics, log }) {
+    for (const f of config.rules.lint) log.warn({ lint: f }, `shaping rules: ${f.where} ${f.message}`);
     const released = metrics.meter.createCounter('mta_throttle_released', { description: 'Messages released to the sender.' });
     const expired = metrics.meter.createCounter('mta_throttle_expired', { description: 'Messages whose validity ended while waiting.' });
+    const signals = metrics.meter.createCounter('mta_throttle_signals', { description: 'Attempts seen by the shaper, by signal kind.' });
+    const changes = metrics.meter.createCounter('mta_throttle_lane_changes', { description: 'Lane limit changes (adaptation, automation, operator).' });
+    countChange = () => changes.add(1);
     metrics.meter
-      .createObservableGauge('mta_throttle_waiting', { description: "Messages waiting for their domain's token." })
+      .createObservableGauge('mta_throttle_waiting', { description: "Messages waiting for their lane's token." })
       .addCallback((r) => r.observe(limiter.waiting));
-    const sweeper = setInterval(() => limiter.sweep(), 60_000);
+    metrics.meter
+      .createObservableGauge('mta_throttle_lane_rate', { description: 'Current message rate of each lane.' })
+      .addCallback((r) => {
+        for (const l of shaper.lanes.values()) r.observe(shaper.limits(l).messagesPerSecond, { provider: l.resolved.provider ?? 'none', site: l.site, source_ip: l.ip });
+      });
+    const kafka = createKafka(config.kafkaBrokers, config.kafkaClientId, log);
+    const topicState = new StateTopic(kafka, topics.shaping, (r) => shaper.learn(r), log);
+    const learn = new Stage({
+      service: 'throttle-learn',
+      kafka,
+      // Every instance sees every attempt (a group of its own) and applies those of lanes it holds.
+      groupId: `${config.groupId}-learn-${owner}`,
+      topics: [topics.attempts],
+      deadLetterTopic: topics.deadLetter,
+      log,
+      fromBeginning: false,
+      maxInFlight: 5000,
+      handle: createLearnHandler({ shaper, sites, pools: (config.ipPools?.size ?? 0) > 0, onSignal: (kind) => signals.add(1, { kind }), settle: (key) => slots.settle(key) }),
+    });
+    const admin = kafka.admin();
+    // Learned state first, so no lane starts from scratch; then the learning stage.
+    const ready = (async () => {
+      await admin.connect();
+      const n = await topicState.start(admin);
+      await admin.disconnect();
+      state = topicState;
+      log.info({ records: n, topic: topics.shaping }, 'shaping state replayed');
+      await learn.start();
+    })();
+    ready.catch((err: Error) => log.error({ err: err.message }, 'shaping state / learning stage failed to start'));
+    const sweeper = setInterval(() => {
+      limiter.sweep();
+      slots.sweep();
+    }, 60_000);
     return {
-      handle: createThrottleHandler({
-        topics,
-        limiter,
-        rules: () => config.rules.rules,
-        onReleased: () => released.add(1),
-        onExpired: () => expired.add(1),
-      }),
-      details: () => ({ waiting: limiter.waiting }),
-      close: async () => clearInterval(sweeper),
-      describe: { rules: config.rules.path },
+      handle: async (rec) => {
+        await ready;
+        return handler(rec);
+      },
+      details: () => ({ waiting: limiter.waiting, lanes: shaper.lanes.size, learning: learn.ready }),
+      close: async () => {
+        clearInterval(sweeper);
+        await learn.stop(2000).catch(() => undefined);
+        await topicState.stop().catch(() => undefined);
+      },
+      describe: { rules: config.rules.path, pools: config.ipPools ? [...config.ipPools.keys()] : [], owner },
     };
   },
 });
+

@@ -1,0 +1,271 @@
+import { assertNever, describeAction, type Action, type AutomationRule } from './actions.ts';
+import type { Adaptive, Knobs } from './knobs.ts';
+import type { Ratios } from './rules.ts';
+import type { SignalKind } from './signal.ts';
+import { dayOf } from './warmup.ts';
+
+/**
+ * The learned state of one (sending IP, site) lane: plain data, persisted on the compacted
+ * shaping-state topic, and changed only by the pure functions below.
+ */
+export interface LaneState {
+  /** Adapted message rate (msg/s). */
+  rate: number;
+  /** Connections cap set by an action (0 = none). */
+  connCap: number;
+  connCapUntil: number;
+  /** Until the first deferral the rate grows multiplicatively. */
+  phase: 'slow-start' | 'steady';
+  /** Last change of the limits (ms) and why. */
+  changedAt: number;
+  reason: string;
+  /** No sending until then (suspend action, ratio rule, operator). */
+  suspendedUntil: number;
+  /** This source IP must not be used for the site until then. */
+  disabledUntil: number;
+  /** No increases until then (after lower-rate). */
+  holdUntil: number;
+  /** Since the last change (attempts started after it). */
+  since: { delivered: number; deferrals: number; blocks: number; lastReply?: string };
+  /** Demand exceeded the rate since the last change (messages had to wait). */
+  saturated: boolean;
+  /** Automation trigger hits per rule id (times, ms). */
+  hits: Record<string, number[]>;
+  /** Automation actions in force, per rule id: until (ms). A rule does not fire again while its action is in force. */
+  active: Record<string, number>;
+  /** Ratio window (tumbling). */
+  ratio: { start: number; attempts: number; invalid: number; delivered: number; complaints: number; throttled: boolean };
+  /** Warm-up: messages sent on `day`. */
+  day: number;
+  sentToday: number;
+}
+
+export interface LaneContext {
+  knobs: Knobs;
+  adaptive: Adaptive;
+  automation: readonly AutomationRule[];
+  ratios: Ratios;
+}
+
+export interface Feedback {
+  kind: SignalKind | 'complaint';
+  /** When the attempt started and finished (ms). */
+  startedAt: number;
+  at: number;
+  /** The remote reply text, for automation patterns. */
+  reply?: string | undefined;
+}
+
+export type Effect = { type: 'changed'; reason: string } | { type: 'bounce-queue'; reason: string };
+
+export function newLane(ctx: LaneContext, now: number): LaneState {
+  return {
+    rate: ctx.knobs.messagesPerSecond,
+    connCap: 0,
+    connCapUntil: 0,
+    phase: ctx.adaptive.slowStart > 1 ? 'slow-start' : 'steady',
+    changedAt: now,
+    reason: 'initial limits from the rules',
+    suspendedUntil: 0,
+    disabledUntil: 0,
+    holdUntil: 0,
+    since: { delivered: 0, deferrals: 0, blocks: 0 },
+    saturated: false,
+    hits: {},
+    active: {},
+    ratio: { start: now, attempts: 0, invalid: 0, delivered: 0, complaints: 0, throttled: false },
+    day: dayOf(now),
+    sentToday: 0,
+  };
+}
+
+const round = (n: number) => Math.round(n * 100) / 100;
+const clampRate = (r: number, a: Adaptive) => Math.min(a.maxRate, Math.max(a.minRate, r));
+const short = (s: string | undefined) => (s === undefined ? '' : ` (last: "${s.length > 80 ? `${s.slice(0, 80)}…` : s}")`);
+
+function changed(s: LaneState, now: number, reason: string, patch: Partial<LaneState>): LaneState {
+  return { ...s, ...patch, changedAt: now, reason, since: { delivered: 0, deferrals: 0, blocks: 0 }, saturated: false };
+}
+
+/** Applies one automation action (closed set, handled exhaustively). */
+export function applyAction(s: LaneState, action: Action, durationS: number, now: number, why: string, ctx: LaneContext): { state: LaneState; effects: Effect[] } {
+  const until = now + durationS * 1000;
+  const reason = `${why} → ${describeAction(action)} for ${durationS} s`;
+  switch (action.type) {
+    case 'suspend':
+      return { state: changed(s, now, reason, { suspendedUntil: Math.max(s.suspendedUntil, until) }), effects: [{ type: 'changed', reason }] };
+    case 'lower-rate': {
+      const rate = round(Math.max(ctx.adaptive.minRate, s.rate * action.factor));
+      return { state: changed(s, now, `${reason} (${s.rate} → ${rate} msg/s)`, { rate, holdUntil: Math.max(s.holdUntil, until), phase: 'steady' }), effects: [{ type: 'changed', reason }] };
+    }
+    case 'lower-connections':
+      return { state: changed(s, now, reason, { connCap: action.to, connCapUntil: until }), effects: [{ type: 'changed', reason }] };
+    case 'disable-ip':
+      return { state: changed(s, now, reason, { disabledUntil: Math.max(s.disabledUntil, until) }), effects: [{ type: 'changed', reason }] };
+    case 'bounce-queue':
+      return { state: changed(s, now, reason, {}), effects: [{ type: 'changed', reason }, { type: 'bounce-queue', reason }] };
+    default:
+      return assertNever(action);
+  }
+}
+
+/** Automation: rules whose pattern matches the reply fire now (immediate) or past N hits per window. */
+function automate(s: LaneState, fb: Feedback, ctx: LaneContext): { state: LaneState; effects: Effect[] } {
+  let state = s;
+  const effects: Effect[] = [];
+  if (fb.reply === undefined) return { state, effects };
+  // Most specific wins: when a provider's own rule matches the reply, the defaults' rules do not apply to it.
+  const providerMatched = ctx.automation.some((r) => r.id.startsWith('providers.') && r.pattern.test(fb.reply!));
+  for (const rule of ctx.automation) {
+    if (!rule.pattern.test(fb.reply)) continue;
+    if (providerMatched && !rule.id.startsWith('providers.')) continue;
+    if ((state.active[rule.id] ?? 0) > fb.at) continue; // in force already: not re-applied, not counted
+    let fire = rule.trigger.kind === 'immediate';
+    if (rule.trigger.kind === 'count') {
+      const from = fb.at - rule.trigger.windowS * 1000;
+      const list = [...(state.hits[rule.id] ?? []).filter((t) => t > from), fb.at];
+      fire = list.length >= rule.trigger.count;
+      state = { ...state, hits: { ...state.hits, [rule.id]: fire ? [] : list.slice(-rule.trigger.count) } };
+    }
+    if (!fire) continue;
+    const r = applyAction(state, rule.action, rule.durationS, fb.at, `${rule.id}: reply "${fb.reply.slice(0, 80)}"`, ctx);
+    state = { ...r.state, active: { ...r.state.active, [rule.id]: fb.at + rule.durationS * 1000 } };
+    effects.push(...r.effects);
+  }
+  return { state, effects };
+}
+
+/** Momentum-style ratio rules: invalid recipients and complaints above thresholds → throttle down, then suspend. */
+function ratios(s: LaneState, fb: Feedback, ctx: LaneContext): { state: LaneState; effects: Effect[] } {
+  const windowS = Math.min(ctx.ratios.invalidRecipient.windowS, ctx.ratios.complaint.windowS);
+  let w = fb.at - s.ratio.start >= windowS * 1000 ? { start: fb.at, attempts: 0, invalid: 0, delivered: 0, complaints: 0, throttled: false } : { ...s.ratio };
+  if (fb.kind === 'complaint') w.complaints++;
+  else {
+    w.attempts++;
+    if (fb.kind === 'invalid') w.invalid++;
+    if (fb.kind === 'delivered') w.delivered++;
+  }
+  let state: LaneState = { ...s, ratio: w };
+  const checks: [string, number, number, Ratios['invalidRecipient']][] = [
+    ['invalid-recipient', w.invalid, w.attempts, ctx.ratios.invalidRecipient],
+    ['complaint', w.complaints, w.delivered, ctx.ratios.complaint],
+  ];
+  for (const [name, n, of, rule] of checks) {
+    if (of < rule.minSamples || of === 0) continue;
+    const ratio = n / of;
+    if (ratio >= rule.suspend) {
+      const reason = `${name} ratio ${(ratio * 100).toFixed(2)} % ≥ ${rule.suspend * 100} % over ${of} attempts → suspend for ${rule.suspendS} s`;
+      state = changed(state, fb.at, reason, { suspendedUntil: fb.at + rule.suspendS * 1000, ratio: { ...w, start: fb.at, attempts: 0, invalid: 0, delivered: 0, complaints: 0, throttled: false } });
+      return { state, effects: [{ type: 'changed', reason }] };
+    }
+    if (ratio >= rule.throttle && !w.throttled) {
+      const rate = round(clampRate(state.rate * ctx.adaptive.decrease, ctx.adaptive));
+      const reason = `${name} ratio ${(ratio * 100).toFixed(2)} % ≥ ${rule.throttle * 100} % over ${of} attempts → rate ${state.rate} → ${rate} msg/s`;
+      w = { ...w, throttled: true };
+      state = changed(state, fb.at, reason, { rate, phase: 'steady', ratio: w });
+      return { state, effects: [{ type: 'changed', reason }] };
+    }
+  }
+  return { state, effects: [] };
+}
+
+/** Share of an interval's worth of messages at the current rate that must have been delivered before an increase. */
+export const EVIDENCE = 0.8;
+
+/** AIMD: multiplicative decrease on deferrals/blocks, additive (or slow-start) increase while healthy and saturated. */
+function adapt(s: LaneState, now: number, ctx: LaneContext): { state: LaneState; effects: Effect[] } {
+  const a = ctx.adaptive;
+  const bad = s.since.deferrals + s.since.blocks;
+  // Slow start ends at the first deferral, at once (like TCP on loss); otherwise one change per interval.
+  const exitSlowStart = s.phase === 'slow-start' && bad > 0;
+  if (!a.enabled || (now - s.changedAt < a.intervalS * 1000 && !exitSlowStart)) return { state: s, effects: [] };
+  if (bad > 0) {
+    // Leaving slow start falls back to the last rate that was healthy; later deferrals decrease multiplicatively.
+    const rate = round(clampRate(exitSlowStart ? s.rate / a.slowStart : s.rate * a.decrease, a));
+    const reason = `${bad} deferral(s)/block(s) in ${((now - s.changedAt) / 1000).toFixed(0)} s${short(s.since.lastReply)} → rate ${s.rate} → ${rate} msg/s${exitSlowStart ? ' (end of slow start)' : ''}`;
+    return { state: changed(s, now, reason, { rate, phase: 'steady' }), effects: [{ type: 'changed', reason }] };
+  }
+  // Evidence: a full interval's worth of deliveries at the current rate, all started after the last change.
+  const evidence = s.since.delivered >= Math.max(1, Math.floor(EVIDENCE * s.rate * a.intervalS));
+  if (evidence && s.saturated && now >= s.holdUntil && s.rate < a.maxRate) {
+    const next = s.phase === 'slow-start' ? s.rate * a.slowStart : s.rate + a.increase;
+    const rate = round(clampRate(next, a));
+    const reason = `healthy for ${((now - s.changedAt) / 1000).toFixed(0)} s (${s.since.delivered} delivered, none deferred) → rate ${s.rate} → ${rate} msg/s${s.phase === 'slow-start' ? ' (slow start)' : ''}`;
+    return { state: changed(s, now, reason, { rate }), effects: [{ type: 'changed', reason }] };
+  }
+  return { state: s, effects: [] };
+}
+
+/** One attempt's (or complaint's) feedback on a lane. Internal signals never change anything. */
+export function observe(s: LaneState, fb: Feedback, ctx: LaneContext): { state: LaneState; effects: Effect[] } {
+  if (fb.kind === 'internal') return { state: s, effects: [] };
+  const effects: Effect[] = [];
+  let state = s;
+  if (fb.kind !== 'complaint' && fb.startedAt >= state.changedAt) {
+    const since = { ...state.since };
+    if (fb.kind === 'delivered') since.delivered++;
+    if (fb.kind === 'deferral') since.deferrals++;
+    if (fb.kind === 'block') since.blocks++;
+    if (fb.kind === 'deferral' || fb.kind === 'block') since.lastReply = fb.reply;
+    state = { ...state, since };
+  }
+  for (const step of [automate, ratios]) {
+    const r = step(state, fb, ctx);
+    state = r.state;
+    effects.push(...r.effects);
+  }
+  if (effects.length === 0) {
+    const r = adapt(state, fb.at, ctx);
+    state = r.state;
+    effects.push(...r.effects);
+  }
+  return { state, effects };
+}
+
+/** Marks that messages had to wait for this lane (demand above the rate): a condition for increases. */
+export function markSaturated(s: LaneState): LaneState {
+  return s.saturated ? s : { ...s, saturated: true };
+}
+
+/** Counts one released message for warm-up (resets at the UTC day boundary). */
+export function countSent(s: LaneState, now: number): LaneState {
+  const day = dayOf(now);
+  return day === s.day ? { ...s, sentToday: s.sentToday + 1 } : { ...s, day, sentToday: 1 };
+}
+
+export function sentToday(s: LaneState, now: number): number {
+  return dayOf(now) === s.day ? s.sentToday : 0;
+}
+
+/** Operator actions: suspend for a duration, resume. */
+export function operatorSuspend(s: LaneState, now: number, durationS: number, who: string): LaneState {
+  return changed(s, now, `suspended by ${who} for ${durationS} s`, { suspendedUntil: now + durationS * 1000 });
+}
+export function operatorResume(s: LaneState, now: number, who: string): LaneState {
+  return changed(s, now, `resumed by ${who}`, { suspendedUntil: 0, disabledUntil: 0 });
+}
+
+export interface EffectiveLimits {
+  messagesPerSecond: number;
+  burst: number;
+  maxConnections: number;
+  messagesPerConnection: number;
+  tls: Knobs['tls'];
+  suspendedUntil: number;
+  disabledUntil: number;
+}
+
+/** The limits a lane applies now: the adapted rate (or the rule's when adaptation is off), caps and suspensions. */
+export function effectiveLimits(s: LaneState, ctx: LaneContext, now: number): EffectiveLimits {
+  const rate = ctx.adaptive.enabled ? s.rate : ctx.knobs.messagesPerSecond;
+  const conns = s.connCap > 0 && now < s.connCapUntil ? Math.min(s.connCap, ctx.knobs.maxConnections) : ctx.knobs.maxConnections;
+  return {
+    messagesPerSecond: rate,
+    burst: ctx.knobs.burst > 0 ? ctx.knobs.burst : Math.max(1, Math.ceil(rate)),
+    maxConnections: conns,
+    messagesPerConnection: ctx.knobs.messagesPerConnection,
+    tls: ctx.knobs.tls,
+    suspendedUntil: s.suspendedUntil > now ? s.suspendedUntil : 0,
+    disabledUntil: s.disabledUntil > now ? s.disabledUntil : 0,
+  };
+}

@@ -1,0 +1,178 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  BASE_RATIOS,
+  applyAction,
+  chooseSourceIp,
+  effectiveLimits,
+  markSaturated,
+  newLane,
+  observe,
+  parseShapingRules,
+  resolve,
+  signalOf,
+  warmupAllowance,
+  type Action,
+  type Feedback,
+  type LaneContext,
+  type LaneState,
+} from '../src/index.ts';
+
+const ctxOf = (yaml: string): LaneContext => {
+  const p = parseShapingRules(yaml);
+  assert.ok(p.ok, p.ok ? '' : p.errors.join('\n'));
+  const r = resolve(p.rules, { domain: 'gmail.com', mxHosts: ['gmail-smtp-in.l.google.com'] });
+  return { knobs: r.knobs, adaptive: r.adaptive, automation: r.automation, ratios: p.rules.ratios };
+};
+
+const CTX = ctxOf(`
+defaults: { messagesPerSecond: 10, maxConnections: 5 }
+adaptive: { enabled: true, minRate: 1, maxRate: 40, increase: 2, decrease: 0.5, intervalS: 10 }
+providers:
+  google:
+    match: [.google.com]
+    automation:
+      - { pattern: '4\\.7\\.28', trigger: immediate, action: lower-rate, factor: 0.5, durationS: 60 }
+      - { pattern: 'TSS04', trigger: { count: 3, windowS: 30 }, action: suspend, durationS: 120 }
+automation:
+  - { pattern: '4\\.7\\.0.*(too many|volume)', trigger: immediate, action: lower-rate, factor: 0.75, durationS: 60 }
+`);
+
+const fb = (kind: Feedback['kind'], at: number, reply?: string, startedAt = at - 100): Feedback => ({ kind, at, startedAt, reply });
+const run = (s: LaneState, events: Feedback[], ctx = CTX) => events.reduce((st, e) => observe(st, e, ctx).state, s);
+/** n deliveries of attempts started at `from` and finished by `at` (the last one at `at`). */
+const delivered = (n: number, from: number, at: number): Feedback[] => Array.from({ length: n }, (_, i) => fb('delivered', i === n - 1 ? at : from + 1, undefined, from));
+
+test('signals: remote replies only; our own transport errors are internal', () => {
+  const rows: [Parameters<typeof signalOf>[0], string][] = [
+    [{ outcome: 'delivered', smtp: { code: 250 } }, 'delivered'],
+    [{ outcome: 'failed', error: { code: 'ETIMEDOUT' } }, 'internal'],
+    [{ outcome: 'failed', error: { code: 'ECONNECTION', response: 'connect ECONNREFUSED' } }, 'internal'],
+    [{ outcome: 'failed', error: { code: 'EENVELOPE', responseCode: 421, response: '421-4.7.28 [192.0.2.1] Our system has detected an unusual rate of unsolicited mail' } }, 'deferral'],
+    [{ outcome: 'failed', error: { code: 'EENVELOPE', responseCode: 421, response: '421 4.7.0 [TSS04] Messages from 192.0.2.1 temporarily deferred due to unexpected volume or user complaints' } }, 'deferral'],
+    [{ outcome: 'failed', error: { code: 'EENVELOPE', responseCode: 451, response: '451 4.7.500 Server busy. Please try again later from [192.0.2.1].' } }, 'deferral'],
+    [{ outcome: 'failed', error: { code: 'EENVELOPE', responseCode: 451, response: '451 4.7.1 Greylisted, please try again later' } }, 'recipient-soft'],
+    [{ outcome: 'failed', error: { code: 'EENVELOPE', responseCode: 452, response: '452 4.2.2 The email account that you tried to reach is over quota' } }, 'recipient-soft'],
+    [{ outcome: 'failed', error: { code: 'EENVELOPE', responseCode: 550, response: '550 5.1.1 The email account that you tried to reach does not exist' } }, 'invalid'],
+    [{ outcome: 'failed', error: { code: 'EENVELOPE', responseCode: 554, response: '554 5.7.1 Service unavailable; Client host [192.0.2.1] blocked using Spamhaus' } }, 'block'],
+    [{ outcome: 'failed', error: { code: 'EMESSAGE', responseCode: 552, response: '552 5.3.4 Message size exceeds fixed limit' } }, 'hard'],
+  ];
+  for (const [a, kind] of rows) assert.equal(signalOf(a), kind, JSON.stringify(a));
+});
+
+test('automation triggers: immediate once per change, N per window, never on internal signals', () => {
+  const s0 = newLane(CTX, 0);
+  const rows: [string, Feedback[], number, number][] = [
+    // name, feedback, expected rate, expected suspendedUntil
+    ['immediate 4.7.28 halves the rate', [fb('deferral', 1000, '421 4.7.28 unusual rate')], 5, 0],
+    ['while its action is in force (60 s) the rule does not fire again', [fb('deferral', 1000, '421 4.7.28 x'), fb('deferral', 1100, '421 4.7.28 x'), fb('deferral', 3000, '421 4.7.28 x', 2000)], 5, 0],
+    ['after its duration it fires again', [fb('deferral', 1000, '421 4.7.28 x'), fb('deferral', 62_000, '421 4.7.28 x', 61_900)], 2.5, 0],
+    ['TSS04 twice in the window: no action yet', [fb('deferral', 1000, '421 4.7.0 [TSS04]'), fb('deferral', 2000, '421 4.7.0 [TSS04]')], 10, 0],
+    ['TSS04 three times in 30 s: suspend 120 s', [fb('deferral', 1000, '421 4.7.0 [TSS04]'), fb('deferral', 2000, '421 4.7.0 [TSS04]'), fb('deferral', 3000, '421 4.7.0 [TSS04]')], 10, 123_000],
+    // (no suspension; AIMD still halves the rate at each interval with deferrals)
+    ['three TSS04 spread over more than 30 s: no suspension', [fb('deferral', 1000, '421 4.7.0 [TSS04]'), fb('deferral', 20_000, '421 4.7.0 [TSS04]'), fb('deferral', 40_000, '421 4.7.0 [TSS04]')], 2.5, 0],
+    ['a defaults rule applies to replies no provider rule matches', [fb('deferral', 1000, '451 4.7.0 too many connections')], 7.5, 0],
+    ['a provider rule matching the reply shadows the defaults rules', [fb('deferral', 1000, '421 4.7.0 [TSS04] unexpected volume'), fb('deferral', 2000, '421 4.7.0 [TSS04] unexpected volume')], 10, 0],
+    ['internal errors never trigger, even with a matching text', [fb('internal', 1000, '421 4.7.28 (generated locally)'), fb('internal', 2000, 'ETIMEDOUT')], 10, 0],
+  ];
+  for (const [name, events, rate, suspended] of rows) {
+    const s = run(s0, events);
+    assert.deepEqual([s.rate, s.suspendedUntil], [rate, suspended], name);
+  }
+});
+
+test('actions: the closed set, each with its effect', () => {
+  const s0 = newLane(CTX, 0);
+  const rows: [Action, (s: LaneState) => unknown, unknown, string[]][] = [
+    [{ type: 'suspend' }, (s) => s.suspendedUntil, 60_000, ['changed']],
+    [{ type: 'lower-rate', factor: 0.25 }, (s) => [s.rate, s.holdUntil], [2.5, 60_000], ['changed']],
+    [{ type: 'lower-connections', to: 2 }, (s) => effectiveLimits(s, CTX, 1000).maxConnections, 2, ['changed']],
+    [{ type: 'disable-ip' }, (s) => s.disabledUntil, 60_000, ['changed']],
+    [{ type: 'bounce-queue' }, (s) => s.suspendedUntil, 0, ['changed', 'bounce-queue']],
+  ];
+  for (const [action, get, want, effects] of rows) {
+    const r = applyAction(s0, action, 60, 0, 'test', CTX);
+    assert.deepEqual(get(r.state), want, action.type);
+    assert.deepEqual(r.effects.map((e) => e.type), effects, action.type);
+  }
+});
+
+test('AIMD: additive increase while healthy and saturated, multiplicative decrease, bounds, min interval', () => {
+  const s0 = newLane(CTX, 0);
+  const sat = (s: LaneState) => markSaturated(s);
+  const rows: [string, (s: LaneState) => LaneState, number][] = [
+    // an increase needs a full interval's worth (80 %) of deliveries at the current rate: 10 msg/s × 10 s × 0.8 = 80
+    ['healthy but not saturated: no increase', (s) => run(s, delivered(80, 100, 11_000)), 10],
+    ['healthy and saturated after the interval: +2', (s) => run(sat(s), delivered(80, 100, 11_000)), 12],
+    ['healthy and saturated, too few deliveries yet: no change', (s) => run(sat(s), delivered(79, 100, 11_000)), 10],
+    ['healthy and saturated before the interval: no change', (s) => run(sat(s), delivered(80, 100, 5_000)), 10],
+    ['a deferral then the interval: ×0.5', (s) => run(s, [fb('deferral', 2_000, '451 4.3.2 try later'), fb('delivered', 11_000)]), 5],
+    ['a deferral before the interval: no change yet', (s) => run(s, [fb('deferral', 2_000, '451 4.3.2 try later')]), 10],
+    ['a block counts like a deferral', (s) => run(s, [fb('block', 11_000, '554 5.7.1 blocked')]), 5],
+    ['greylisting is not a rate signal', (s) => run(sat(s), [fb('recipient-soft', 2_000, '451 4.7.1 Greylisted'), ...delivered(80, 100, 11_000)]), 12],
+    ['internal errors are not a signal', (s) => run(s, [fb('internal', 11_000, 'ETIMEDOUT')]), 10],
+    ['never below minRate', (s) => run({ ...s, rate: 1.5 }, [fb('deferral', 11_000, '451 4.3.2')]), 1],
+    ['never above maxRate', (s) => run(sat({ ...s, rate: 39.5 }), delivered(316, 100, 11_000)), 40],
+  ];
+  for (const [name, f, rate] of rows) assert.equal(f(s0).rate, rate, name);
+  // slow start: multiplicative growth until the first deferral
+  const slow = ctxOf(`
+defaults: { messagesPerSecond: 4 }
+adaptive: { enabled: true, maxRate: 100, increase: 1, decrease: 0.5, intervalS: 1, slowStart: 2 }
+`);
+  let s = newLane(slow, 0);
+  const rates: number[] = [];
+  for (let t = 1; t <= 4; t++) {
+    s = run(markSaturated(s), delivered(Math.floor(0.8 * s.rate), (t - 1) * 1000 + 20, t * 1000 + 20), slow);
+    rates.push(s.rate);
+  }
+  s = observe(s, fb('deferral', 4_100, '421 4.7.0 try later', 4_050), slow).state; // end of slow start at once: back to the last healthy rate
+  rates.push(s.rate);
+  s = run(markSaturated(s), delivered(25, 4_200, 5_200), slow); // steady: +1 after 0.8 × 32 = 25 deliveries
+  rates.push(s.rate);
+  assert.deepEqual(rates, [8, 16, 32, 64, 32, 33]);
+  assert.equal(s.phase, 'steady');
+});
+
+test('ratio rules (Momentum style): invalid recipients 3 % → throttle down, 10 % → suspend', () => {
+  const ctx: LaneContext = { ...CTX, ratios: { ...BASE_RATIOS, invalidRecipient: { ...BASE_RATIOS.invalidRecipient, minSamples: 100 } } };
+  const attempts = (invalid: number, total: number) => Array.from({ length: total }, (_, i) => fb(i < invalid ? 'invalid' : 'delivered', 1000 + i, i < invalid ? '550 5.1.1 no such user' : undefined));
+  const rows: [number, number, number, boolean][] = [
+    [2, 100, 10, false],
+    [4, 100, 5, false],
+    [12, 100, 10, true], // 12 % when the window reaches minSamples: straight to suspend
+    [20, 99, 10, false], // below minSamples
+  ];
+  for (const [invalid, total, rate, suspended] of rows) {
+    const s = run(newLane(ctx, 0), attempts(invalid, total), ctx);
+    assert.deepEqual([s.rate, s.suspendedUntil > 0], [rate, suspended], `${invalid}/${total}`);
+  }
+  // throttled down at 4 %, then suspended once the ratio climbs past 10 %
+  let s = run(newLane(ctx, 0), attempts(4, 100), ctx);
+  assert.deepEqual([s.rate, s.suspendedUntil > 0], [5, false]);
+  s = run(s, Array.from({ length: 10 }, (_, i) => fb('invalid', 5000 + i, '550 5.1.1 no such user')), ctx);
+  assert.deepEqual([s.rate, s.suspendedUntil > 0], [5, true]);
+  assert.match(s.reason, /invalid-recipient ratio 10\.28 % ≥ 10 % over 107 attempts/);
+});
+
+test('warm-up: daily allowance per provider; new IPs first, overflow to warm IPs of the pool', () => {
+  const schedule = [50, 100, 500];
+  const day = (d: string) => Date.parse(`${d}T12:00:00Z`);
+  const rows: [string | undefined, string, number | undefined][] = [
+    [undefined, '2026-11-29', undefined],
+    ['2026-11-29', '2026-11-29', 50],
+    ['2026-11-29', '2026-11-30', 100],
+    ['2026-11-29', '2026-12-01', 500],
+    ['2026-11-29', '2026-12-02', undefined],
+    ['2026-12-01', '2026-11-29', 0],
+  ];
+  for (const [start, today, want] of rows) assert.equal(warmupAllowance(schedule, start, day(today)), want, `${start} on ${today}`);
+  const pick: [Parameters<typeof chooseSourceIp>[0], number, string | undefined][] = [
+    [[{ ip: 'new', left: 10, unavailable: false }, { ip: 'warm1', left: undefined, unavailable: false }], 0, 'new'],
+    [[{ ip: 'new', left: 0, unavailable: false }, { ip: 'warm1', left: undefined, unavailable: false }, { ip: 'warm2', left: undefined, unavailable: false }], 1, 'warm2'],
+    [[{ ip: 'new', left: 5, unavailable: true }, { ip: 'warm1', left: undefined, unavailable: false }], 0, 'warm1'],
+    [[{ ip: 'new', left: 0, unavailable: false }], 0, undefined],
+    [[{ ip: 'warm1', left: undefined, unavailable: true }], 0, undefined],
+  ];
+  for (const [c, turn, want] of pick) assert.equal(chooseSourceIp(c, turn), want, JSON.stringify(c));
+});

@@ -1,0 +1,98 @@
+import { randomUUID } from 'node:crypto';
+import type { Consumer, Kafka, Producer } from 'kafkajs';
+import type { LogSink } from '@mta/kafka';
+import type { LearnedRecord } from './shaper.ts';
+
+/**
+ * The learned lane state on the compacted `mta.shaping` topic (key = lane). At start the topic
+ * is read to its end before the throttle consumes the queue, so a restarted or newly assigned
+ * instance starts each lane from its history; afterwards records keep flowing in, so a lane
+ * taken over at a rebalance starts from the last state its previous owner wrote. Writes are
+ * coalesced per lane (the latest state wins) and flushed every `flushMs`.
+ */
+export class StateTopic {
+  private consumer: Consumer;
+  private producer: Producer;
+  private pending = new Map<string, LearnedRecord>();
+  private timer: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> | undefined;
+
+  constructor(
+    kafka: Kafka,
+    private readonly topic: string,
+    private readonly onRecord: (r: LearnedRecord) => void,
+    private readonly log: LogSink,
+    private readonly flushMs = 500,
+  ) {
+    // Every instance reads the whole topic: a group of its own, never committed.
+    this.consumer = kafka.consumer({ groupId: `mta-throttle-state-${randomUUID()}`, maxWaitTimeInMs: 200, allowAutoTopicCreation: false });
+    this.producer = kafka.producer({ allowAutoTopicCreation: false });
+  }
+
+  /** Connects and replays the topic up to its current end (bounded by timeoutMs). Returns the records read. */
+  async start(admin: { fetchTopicOffsets(topic: string): Promise<{ partition: number; high: string }[]> }, timeoutMs = 30_000): Promise<number> {
+    await this.producer.connect();
+    await this.consumer.connect();
+    await this.consumer.subscribe({ topic: this.topic, fromBeginning: true });
+    const ends = new Map((await admin.fetchTopicOffsets(this.topic)).map((o) => [o.partition, BigInt(o.high)]));
+    const reached = new Map<number, bigint>();
+    let count = 0;
+    let caughtUp!: () => void;
+    const done = new Promise<void>((r) => (caughtUp = r));
+    const check = () => {
+      for (const [p, high] of ends) if (high > 0n && (reached.get(p) ?? 0n) < high) return;
+      caughtUp();
+    };
+    await this.consumer.run({
+      autoCommit: false,
+      eachMessage: async ({ partition, message }) => {
+        reached.set(partition, BigInt(message.offset) + 1n);
+        if (message.value) {
+          try {
+            this.onRecord(JSON.parse(message.value.toString()) as LearnedRecord);
+            count++;
+          } catch {
+            /* not ours */
+          }
+        }
+        check();
+      },
+    });
+    check();
+    const t = setTimeout(() => {
+      this.log.warn({ topic: this.topic }, 'shaping state not fully replayed in time; starting anyway');
+      caughtUp();
+    }, timeoutMs);
+    await done;
+    clearTimeout(t);
+    this.timer = setInterval(() => void this.flush(), this.flushMs);
+    return count;
+  }
+
+  write(r: LearnedRecord): void {
+    this.pending.set(r.key, r);
+  }
+
+  async flush(): Promise<void> {
+    if (this.flushing) return this.flushing;
+    if (this.pending.size === 0) return;
+    const batch = [...this.pending.values()];
+    this.pending.clear();
+    this.flushing = this.producer
+      .send({ topic: this.topic, messages: batch.map((r) => ({ key: r.key, value: JSON.stringify(r) })) })
+      .then(() => undefined)
+      .catch((err: Error) => {
+        this.log.warn({ err: err.message }, 'shaping state write failed; will retry');
+        for (const r of batch) if (!this.pending.has(r.key)) this.pending.set(r.key, r);
+      })
+      .finally(() => (this.flushing = undefined));
+    return this.flushing;
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    await this.flush();
+    await this.consumer.disconnect();
+    await this.producer.disconnect();
+  }
+}
