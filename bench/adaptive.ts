@@ -23,7 +23,6 @@
  *   BENCH_MESSAGES=1200 BENCH_MODES=adaptive npm run bench:adaptive
  */
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { parse, stringify } from 'yaml';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -31,6 +30,7 @@ import { Kafka, logLevel, type Producer } from 'kafkajs';
 import { TOPIC_ENV } from '@mta/config';
 import type { MtaEvent, Topics } from '@mta/contracts';
 import { defaultProfiles, freshTopics, ROOT, SERVICES, startIspSim, startService, type ProviderProfile, type RecipientCounts, type ServiceProcess } from '@mta/testkit';
+import { demoShapingRules } from '../scripts/demo-lib.ts';
 // @ts-expect-error plain JS module without types
 import { kafkaFromEnvOrStart } from '../deploy/kafka/local-kafka.mjs';
 
@@ -85,24 +85,7 @@ function recipient(i: number): string {
  * lane starting at the conservative run's 3 msg/s, and time compressed 30× for a one-minute
  * run: adaptation interval 60 s → 2 s, automation windows and durations ÷ 30.
  */
-const COMPRESS = 30;
-function adaptiveRules(): string {
-  const doc = parse(readFileSync(join(ROOT, 'services/throttle/shaping.default.yaml'), 'utf8')) as Record<string, any>;
-  doc.adaptive = { enabled: true, minRate: 1, maxRate: 200, increase: 1, decrease: 0.7, intervalS: 2, slowStart: 1.5 };
-  const compress = (rules: any[] | undefined) => {
-    for (const r of rules ?? []) {
-      r.durationS = Math.max(1, Math.round(r.durationS / COMPRESS));
-      if (r.trigger && typeof r.trigger === 'object') r.trigger.windowS = Math.max(1, Math.round(r.trigger.windowS / COMPRESS));
-    }
-  };
-  compress(doc.automation);
-  doc.defaults.messagesPerSecond = 3;
-  for (const p of Object.values(doc.providers as Record<string, any>)) {
-    p.messagesPerSecond = 3;
-    compress(p.automation);
-  }
-  return stringify(doc);
-}
+const adaptiveRules = (): string => demoShapingRules(readFileSync(join(ROOT, 'services/throttle/shaping.default.yaml'), 'utf8'), 3, 30);
 
 const RULES: Record<string, string> = {
   'static-aggressive': 'defaults: { messagesPerSecond: 100, maxConnections: 20, messagesPerConnection: 200 }\n',

@@ -1,5 +1,33 @@
 /** Pure parts of `npm run demo`: the sample campaign, the progress line and the KPI table. */
+import { parse, stringify } from 'yaml';
 import type { DeliveryKpis } from '@mta/contracts';
+
+/**
+ * The shipped shaping rules (services/throttle/shaping.default.yaml: providers' connection knobs
+ * and reply automation) with every lane starting at `startRate` msg/s and time compressed
+ * `compress`× for a run of a minute or two: adaptation interval 60 s → 2 s, automation windows and
+ * durations divided likewise. Used by `npm run demo` and `npm run bench:adaptive`.
+ */
+export function demoShapingRules(shippedYaml: string, startRate = 3, compress = 30): string {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  const doc = parse(shippedYaml) as Record<string, any>;
+  doc.adaptive = { enabled: true, minRate: 1, maxRate: 200, increase: 1, decrease: 0.7, intervalS: Math.max(1, Math.round(60 / compress)), slowStart: 1.5 };
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  const shorten = (rules: any[] | undefined) => {
+    for (const r of rules ?? []) {
+      r.durationS = Math.max(1, Math.round(r.durationS / compress));
+      if (r.trigger && typeof r.trigger === 'object') r.trigger.windowS = Math.max(1, Math.round(r.trigger.windowS / compress));
+    }
+  };
+  shorten(doc.automation);
+  doc.defaults.messagesPerSecond = startRate;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  for (const p of Object.values(doc.providers as Record<string, any>)) {
+    p.messagesPerSecond = startRate;
+    shorten(p.automation);
+  }
+  return stringify(doc);
+}
 
 export interface DemoRequest {
   messageId: string;

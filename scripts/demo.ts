@@ -10,15 +10,15 @@
  *   npm run demo                     3,000 messages; the stack stays up for the dashboard until Ctrl-C
  *   DEMO_MESSAGES=500 npm run demo -- --exit    smaller, and stop once the campaign is done
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel } from 'kafkajs';
 import { TOPIC_ENV } from '@mta/config';
 import type { DeliveryKpis, StatusRecord, Topics } from '@mta/contracts';
-import { freshTopics, SERVICES, startIspSim, startService, type ServiceProcess } from '@mta/testkit';
-import { campaign, progressLine, kpiTable, type Progress } from './demo-lib.ts';
+import { freshTopics, ROOT, SERVICES, startIspSim, startService, type ServiceProcess } from '@mta/testkit';
+import { campaign, demoShapingRules, kpiTable, progressLine, type Progress } from './demo-lib.ts';
 // @ts-expect-error plain JS module without types
 import { kafkaFromEnvOrStart } from '../deploy/kafka/local-kafka.mjs';
 
@@ -65,6 +65,10 @@ for (const p of sim.providers) {
 const dir = mkdtempSync(join(tmpdir(), 'mta-demo-'));
 const policy = join(dir, 'retry-policy.txt');
 writeFileSync(policy, 'jitter = 10%\ncategory=greylisted | 5s...\ndefault | 10s, 20s...\n');
+// The shipped shaping rules, every lane starting slow and adapting with its timing compressed 30×
+// (adaptation every 2 s instead of 60 s), as in `npm run bench:adaptive`: a short demo shows it learn.
+const rules = join(dir, 'shaping.yaml');
+writeFileSync(rules, demoShapingRules(readFileSync(join(ROOT, 'services/throttle/shaping.default.yaml'), 'utf8')));
 const run = randomUUID().slice(0, 8);
 const env: Record<string, string> = {
   KAFKA_BROKERS: kafkaHandle.brokers,
@@ -74,6 +78,7 @@ const env: Record<string, string> = {
   MTA_MTA_STS: 'false',
   MTA_RETRY_POLICY: policy,
   MTA_RETRY_TIERS: '1s,2s,4s,8s,16s',
+  MTA_THROTTLE_RULES: rules,
   LOG_LEVEL: 'warn',
 };
 for (const [id, name] of Object.entries(topics)) env[TOPIC_ENV[id as keyof Topics]] = name;
@@ -122,6 +127,7 @@ for (let i = 0; i < messages.length; i += 500) {
 const tty = process.stdout.isTTY === true;
 const history: Array<{ at: number; sent: number }> = [];
 let done = false;
+let ticks = 0;
 for (;;) {
   const p: Progress = { total: N, sent: 0, failed: 0, waiting: 0, elapsedS: (Date.now() - t0) / 1000, ratePerS: 0 };
   for (const s of latest.values()) {
@@ -136,7 +142,8 @@ for (;;) {
   done = p.waiting === 0;
   const line = progressLine(p, tty ? Math.min(40, (process.stdout.columns ?? 100) - 70) : 30);
   if (tty) process.stdout.write(`\r${line}`);
-  else if (done || history.length % 4 === 1) console.log(line);
+  else if (done || ticks % 4 === 0) console.log(line); // not a terminal: a line every 2 s
+  ticks++;
   if (done || p.elapsedS > TIMEOUT_S) break;
   await new Promise((r) => setTimeout(r, 500));
 }
@@ -161,6 +168,6 @@ say(`the simulated providers saw: ${totals.delivered} delivered, ${totals.unknow
 console.log('');
 say(`dashboard: http://127.0.0.1:${feedback.port}/dashboard   KPIs: http://127.0.0.1:${feedback.port}/deliveries/${deliveryId}`);
 const throttle = services.find((s) => s.name === 'throttle')!;
-say(`shaping state: http://127.0.0.1:${throttle.port}/sites   queues: http://127.0.0.1:${throttle.port}/queues`);
+say(`shaping (why is a provider slow?): http://127.0.0.1:${throttle.port}/shaping/lanes   queues: http://127.0.0.1:${throttle.port}/queues`);
 if (EXIT) await stopAll(done ? 0 : 1);
 say('the stack stays up so you can open the dashboard; Ctrl-C stops everything');

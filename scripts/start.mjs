@@ -33,6 +33,8 @@ if (process.env.MTA_ROUTES === undefined) {
   const sinkPort = Number(process.env.MTA_SINK_PORT ?? 2525);
   sinkChild = spawn(process.execPath, ['--import', 'tsx', 'scripts/mail-sink.ts', String(sinkPort)], { stdio: ['ignore', 'inherit', 'inherit'] });
   env.MTA_ROUTES = `*=127.0.0.1:${sinkPort}`;
+  // Every domain goes to the sink: the throttle keys its lanes by recipient domain, no MX lookups.
+  env.MTA_THROTTLE_SITE ??= 'domain';
   say(`local mode: every domain is routed to the built-in mail sink on 127.0.0.1:${sinkPort} (set MTA_ROUTES to route elsewhere, MTA_ROUTES= to deliver by MX)`);
 }
 
