@@ -10,9 +10,9 @@
  *                        adaptation (AIMD, slow start ×1.5, +1 msg/s, ×0.7); time compressed 30×
  *                        (interval 60 s → 2 s, automation windows and durations ÷ 30)
  *
- * Retries are not in the pipeline yet (issue 5), so this bench stands in for them: every
- * soft-bounced message is re-submitted as a new request after 2.5 s × its attempt number
- * (at most 20 attempts). It prints soft bounces per 1,000 messages (pipeline soft_bounce events,
+ * Soft-bounced messages are retried by the pipeline itself (the classifier's delay topics, issue 5)
+ * on a compressed schedule: 2.5 s × the attempt number, at most 15 s, ±10 % jitter (tiers of 1-16 s).
+ * It prints soft bounces per 1,000 messages (pipeline soft_bounce events,
  * and the deferrals the simulator answered, which include those nodemailer's pool re-sent on a
  * fresh connection by itself), the time until every message was delivered or hard-bounced, and
  * the simulator's theoretical minimum for the campaign.
@@ -38,7 +38,6 @@ const N = Number(process.env.BENCH_MESSAGES ?? 1200);
 /** Provider limits are scaled so that they, not the (shared, 2-core) CPU, bound the time. */
 const SCALE = Number(process.env.BENCH_LIMIT_SCALE ?? 0.35);
 const MODES = (process.env.BENCH_MODES ?? 'static-aggressive,static-conservative,adaptive').split(',');
-const MAX_ATTEMPTS = 20;
 const TIMEOUT_S = Number(process.env.BENCH_TIMEOUT_S ?? 400);
 const log = (m: string) => console.log(`[bench:adaptive] ${m}`);
 
@@ -125,6 +124,8 @@ async function runMode(mode: string, kafka: Kafka, brokers: string): Promise<Run
   const dir = mkdtempSync(join(tmpdir(), 'mta-bench-adaptive-'));
   const rules = join(dir, 'rules.yaml');
   writeFileSync(rules, RULES[mode]!);
+  const retryPolicy = join(dir, 'retry-policy.txt');
+  writeFileSync(retryPolicy, 'jitter = 10%\ndefault | 2500ms, 5s, 7500ms, 10s, 12500ms, 15s...\n');
   const run = randomUUID().slice(0, 8);
   const env: Record<string, string> = {
     KAFKA_BROKERS: brokers,
@@ -132,6 +133,8 @@ async function runMode(mode: string, kafka: Kafka, brokers: string): Promise<Run
     MTA_SMTP_PORT: String(sim.smtpPort),
     MTA_SMTP_TLS: 'none',
     MTA_THROTTLE_RULES: rules,
+    MTA_RETRY_POLICY: retryPolicy,
+    MTA_RETRY_TIERS: '1s,2s,4s,8s,16s',
     MTA_HOST_FAILURE_MEMORY_MS: '0',
     MTA_SMTP_SOCKET_TIMEOUT_MS: '15000',
     MTA_SMTP_GREETING_TIMEOUT_MS: '15000',
@@ -157,20 +160,18 @@ async function runMode(mode: string, kafka: Kafka, brokers: string): Promise<Run
 
   const producer: Producer = kafka.producer();
   await producer.connect();
-  const request = (i: number, attempt: number) => ({
-    key: `${run}-${i}-${attempt}`,
-    value: JSON.stringify({ messageId: `${run}-${i}-${attempt}`, deliveryId: `bench-${run}`, from: 'Brand <news@brand.example>', to: recipient(i), subject: `Offer ${i}`, text: `Hello ${i}, this is the campaign body.` }),
+  const request = (i: number) => ({
+    key: `${run}-${i}`,
+    value: JSON.stringify({ messageId: `${run}-${i}`, deliveryId: `bench-${run}`, from: 'Brand <news@brand.example>', to: recipient(i), subject: `Offer ${i}`, text: `Hello ${i}, this is the campaign body.` }),
   });
   const done = new Set<number>();
   let delivered = 0;
   let hard = 0;
   let soft = 0;
-  let undelivered = 0;
   const byCategory: Record<string, number> = {};
   let finishedAt = 0;
   let resolveDone!: () => void;
   const allDone = new Promise<void>((r) => (resolveDone = r));
-  const timers = new Set<NodeJS.Timeout>();
   const consumer = kafka.consumer({ groupId: `bench-events-${run}`, maxWaitTimeInMs: 50 });
   await consumer.connect();
   await consumer.subscribe({ topic: topics.events, fromBeginning: true });
@@ -178,29 +179,17 @@ async function runMode(mode: string, kafka: Kafka, brokers: string): Promise<Run
   await consumer.run({
     eachMessage: async ({ message }) => {
       const e = JSON.parse(message.value!.toString()) as MtaEvent;
-      const [, idx, att] = e.messageId.split('-').slice(-3);
-      const i = Number(idx);
-      const attempt = Number(att);
+      const i = Number(e.messageId.split('-').at(-1));
       if (done.has(i)) return;
       if (e.event === 'delivered' || e.event === 'hard_bounce' || e.event === 'rejected' || e.event === 'expired') {
         done.add(i);
         if (e.event === 'delivered') delivered++;
         else hard++;
       } else if (e.event === 'soft_bounce') {
+        // The pipeline retries it (delay topics → mta.queue → throttle → sender).
         soft++;
         const cat = e.failure?.category ?? 'unknown';
         byCategory[cat] = (byCategory[cat] ?? 0) + 1;
-        if (attempt + 1 >= MAX_ATTEMPTS) {
-          done.add(i);
-          undelivered++;
-        } else {
-          // Stand-in for retries (issue 5): re-submit after 2.5 s × attempt number.
-          const t = setTimeout(() => {
-            timers.delete(t);
-            void producer.send({ topic: topics.requests, messages: [request(i, attempt + 1)] });
-          }, Math.min(15_000, 2500 * (attempt + 1)));
-          timers.add(t);
-        }
       } else return;
       if (done.size >= N) {
         finishedAt = performance.now();
@@ -210,7 +199,7 @@ async function runMode(mode: string, kafka: Kafka, brokers: string): Promise<Run
   });
   for (let i = 0; i < N; i += 500) {
     const batch = [];
-    for (let j = i; j < Math.min(N, i + 500); j++) batch.push(request(j, 0));
+    for (let j = i; j < Math.min(N, i + 500); j++) batch.push(request(j));
     await producer.send({ topic: topics.requests, messages: batch });
   }
   const throttlePort = services[SERVICES.indexOf('throttle')]!.port;
@@ -234,7 +223,6 @@ async function runMode(mode: string, kafka: Kafka, brokers: string): Promise<Run
     log(`  ${mode}: not finished: ${missing.slice(0, 10).map((i) => `${run}-${i} (${recipient(i)})`).join(', ')}${missing.length > 10 ? ' ...' : ''}`);
   }
   clearInterval(progress);
-  for (const t of timers) clearTimeout(t);
   const seconds = (finishedAt - t0) / 1000;
   const totals = sim.totals();
   const simDeferrals = { ...totals.deferred } as Record<string, number>;
