@@ -30,7 +30,7 @@ import { Kafka, logLevel, type Producer } from 'kafkajs';
 import { TOPIC_ENV } from '@mta/config';
 import type { MtaEvent, Topics } from '@mta/contracts';
 import { defaultProfiles, freshTopics, ROOT, SERVICES, startIspSim, startService, type ProviderProfile, type RecipientCounts, type ServiceProcess } from '@mta/testkit';
-import { demoShapingRules } from '../scripts/demo-lib.ts';
+import { demoShapingRules, unit } from '../scripts/demo-lib.ts';
 // @ts-expect-error plain JS module without types
 import { kafkaFromEnvOrStart } from '../deploy/kafka/local-kafka.mjs';
 
@@ -53,15 +53,6 @@ const MIX: [string, number][] = [
   ['gmx.de', 0.08],
   ['web.de', 0.07],
 ];
-
-/** A well-mixed deterministic hash of i in [0, 1). */
-function unit(i: number, salt: number): number {
-  let h = Math.imul(i ^ salt, 0x9e3779b1);
-  h ^= h >>> 15;
-  h = Math.imul(h, 0x85ebca77);
-  h ^= h >>> 13;
-  return (h >>> 0) / 2 ** 32;
-}
 
 function recipient(i: number): string {
   let x = unit(i, 0x51ed);

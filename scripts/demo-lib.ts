@@ -38,8 +38,8 @@ export interface DemoRequest {
   text: string;
 }
 
-/** A deterministic, well-mixed number in [0, 1) for message i. */
-function unit(i: number, salt: number): number {
+/** A deterministic, well-mixed number in [0, 1) for message i (a different salt, a different draw). */
+export function unit(i: number, salt: number): number {
   let h = Math.imul(i ^ salt, 0x9e3779b1);
   h ^= h >>> 15;
   h = Math.imul(h, 0x85ebca6b);

@@ -1,3 +1,4 @@
+import { attemptBase } from './expired.ts';
 import { isAscii } from 'node:buffer';
 import { isIP } from 'node:net';
 import type { IpPools } from '@mta/config';
@@ -150,18 +151,7 @@ export function createDeliver(deps: DeliverDeps): Deliver {
 
   return async function deliver(d: Delivery): Promise<Attempt> {
     const startedAt = new Date(now()).toISOString();
-    const base = {
-      v: 1 as const,
-      messageId: d.messageId,
-      deliveryId: d.deliveryId,
-      ...(d.tenant !== undefined ? { tenant: d.tenant } : {}),
-      recipient: d.to,
-      recipientDomain: d.recipientDomain,
-      attempt: d.attempt,
-      acceptedAt: d.acceptedAt,
-      validUntil: d.validUntil,
-      startedAt,
-    };
+    const base = attemptBase(d, startedAt);
     const finished = () => new Date(now()).toISOString();
 
     const t = await step('dns', 'dns', () => target(d.recipientDomain), { 'mta.domain': d.recipientDomain });
