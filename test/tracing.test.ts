@@ -115,7 +115,10 @@ test('one trace from the request record through the five services to the status 
     }
 
     const ingest = inTrace().filter((e) => e.service === 'mta-ingest');
-    const throttle = inTrace().filter((e) => e.service === 'mta-throttle');
+    // The throttle also learns from the attempt record (a second stage on mta.attempts): that span
+    // follows the sender's; the one that released the message is on mta.queue.
+    const throttleAll = inTrace().filter((e) => e.service === 'mta-throttle');
+    const throttle = throttleAll.filter((e) => e.span.name === `process ${topics.queue}`);
     assert.equal(ingest.length, 1, 'one ingest span');
     assert.equal(throttle.length, 1, 'one throttle span');
     const i = ingest[0]!.span;
@@ -147,6 +150,10 @@ test('one trace from the request record through the five services to the status 
     assert.equal(snd.parentSpanId, t.spanId, "sender's span is a child of throttle's");
     assert.equal(cls.name, `process ${topics.attempts}`);
     assert.equal(cls.parentSpanId, snd.spanId, "classifier's span is a child of sender's");
+    for (const learn of throttleAll.filter((e) => e.span.name !== `process ${topics.queue}`)) {
+      assert.equal(learn.span.name, `process ${topics.attempts}`, 'the throttle consumes only mta.queue and mta.attempts');
+      assert.equal(learn.span.parentSpanId, snd.spanId, "the throttle's learning span is a child of the sender's");
+    }
     const fb = feedbackSpans().map((e) => e.span);
     assert.deepEqual(fb.map((x) => x.parentSpanId).sort(), [cls.spanId, i.spanId].sort(), 'feedback folds the accepted event (from ingest) and the delivered event (from the classifier)');
     const fbDelivered = fb.find((x) => x.parentSpanId === cls.spanId)!;
