@@ -109,7 +109,7 @@ async function runPass(kafka: Kafka, brokers: string, sinkPort: number, rules: s
   const run = randomUUID().slice(0, 8);
   const profileRoot = process.env.MTA_PROFILE_DIR;
   const profileDir = profileRoot ? join(profileRoot, `${dkimDir ? 'dkim' : 'nodkim'}-${run}`) : undefined;
-  const env: Record<string, string> = { KAFKA_BROKERS: brokers, MTA_ROUTES: `*=127.0.0.1:${sinkPort}`, MTA_THROTTLE_RULES: rules, LOG_LEVEL: 'warn', MTA_MTA_STS: 'false' };
+  const env: Record<string, string> = { KAFKA_BROKERS: brokers, MTA_ROUTES: `*=127.0.0.1:${sinkPort}`, MTA_THROTTLE_SITE: 'domain', MTA_THROTTLE_RULES: rules, LOG_LEVEL: 'warn', MTA_MTA_STS: 'false' };
   if (dkimDir) env.MTA_DKIM_DIR = dkimDir;
   if (profileDir) {
     mkdirSync(profileDir, { recursive: true });
