@@ -8,5 +8,4 @@ export * from './stage.ts';
 export * from './seen-window.ts';
 export * from './stage-service.ts';
 export * from './delay-stage.ts';
-export * from './in-flight-ages.ts';
 export * from './trace-context.ts';

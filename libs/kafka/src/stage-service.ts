@@ -1,7 +1,6 @@
 import { runService, stageMetrics, watchdogMetrics, type RuntimeContext } from '@mta/telemetry';
 import type { FastifyInstance } from 'fastify';
 import { createKafka } from './client.ts';
-import { InFlightAges } from './in-flight-ages.ts';
 import { Stage, type Handler } from './stage.ts';
 
 /** The configuration every stage service has (from `commonKeys` plus its own maxInFlight). */
@@ -59,13 +58,12 @@ export async function runStageService(opts: {
     ...(opts.routes ? { routes: opts.routes } : {}),
     async start(ctx) {
       const parts = opts.setup(ctx);
-      const ages = new InFlightAges();
       const extras = parts.extraStages ?? [];
+      let stage: Stage | undefined = undefined;
       watchdogMetrics(ctx.metrics.meter, () => [
-        { stage: opts.service, oldest: () => ages.oldest() },
+        { stage: opts.service, oldest: () => stage?.oldestInFlightProducedAt() },
         ...extras.map((x) => ({ stage: `${opts.service}/${x.name}`, oldest: () => x.oldest?.() })),
       ]);
-      let stage: Stage | undefined = undefined;
       stage = new Stage({
         service: opts.service,
         kafka: createKafka(config.kafkaBrokers, config.kafkaClientId, ctx.log),
@@ -79,7 +77,7 @@ export async function runStageService(opts: {
           oldestInFlightSeconds: () => stage?.oldestInFlightSeconds() ?? 0,
           lag: () => stage?.consumerLag() ?? [],
         }),
-        handle: ages.wrap(parts.handle),
+        handle: parts.handle,
       });
       await stage.start();
       for (const x of extras) await x.start();

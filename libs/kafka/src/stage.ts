@@ -73,7 +73,8 @@ export class Stage {
   /** False without a tracing SDK: trace headers are then copied through, no span is made. */
   private tracing = false;
   /** Dispatch time of each in-flight record, oldest first (a Map keeps insertion order). */
-  private dispatchedAt = new Map<number, number>();
+  /** In-flight records by dispatch order: when dispatched, and the record's Kafka timestamp. */
+  private dispatchedAt = new Map<number, { at: number; produced: number }>();
   private dispatchSeq = 0;
   /** Per `topic:partition`: records after the last dispatched one, at the last fetch. */
   private lagByPartition = new Map<string, { topic: string; partition: number; lag: number }>();
@@ -128,7 +129,17 @@ export class Stage {
   /** Seconds the oldest in-flight record has spent in this stage (0 when none). */
   oldestInFlightSeconds(now = Date.now()): number {
     const first = this.dispatchedAt.values().next();
-    return first.done ? 0 : (now - first.value) / 1000;
+    return first.done ? 0 : (now - first.value.at) / 1000;
+  }
+
+  /**
+   * Kafka timestamp (ms) of the oldest record in flight, i.e. when the oldest message this stage
+   * holds was produced to its input topic; undefined when idle. For the watchdog gauge.
+   */
+  oldestInFlightProducedAt(): number | undefined {
+    let min: number | undefined;
+    for (const { produced } of this.dispatchedAt.values()) if (min === undefined || produced < min) min = produced;
+    return min;
   }
 
   /** Records not yet fetched, per assigned partition (from the last fetch's high watermark). */
@@ -170,7 +181,9 @@ export class Stage {
           tracker.dispatch(rec.topic, rec.partition, offset);
           this.inFlight++;
           const seq = this.dispatchSeq++;
-          this.dispatchedAt.set(seq, Date.now());
+          const now = Date.now();
+          const produced = Number(m.timestamp);
+          this.dispatchedAt.set(seq, { at: now, produced: Number.isFinite(produced) ? produced : now });
           resolveOffset(m.offset);
           lag.lag = Number(batch.highWatermark) - Number(m.offset) - 1;
           void this.process(rec).then((done) => {
