@@ -29,6 +29,7 @@ before(async () => {
   const env: Record<string, string> = {
     KAFKA_BROKERS: process.env.KAFKA_BROKERS!,
     MTA_ROUTES: `*=127.0.0.1:${sink.port}`,
+    MTA_THROTTLE_SITE: 'domain', // every domain is routed to the sink: lanes by domain, no MX lookups
     MTA_MAX_MESSAGE_BYTES: '100000',
   };
   for (const [id, name] of Object.entries(topics)) env[TOPIC_ENV[id as keyof Topics]] = name;

@@ -46,6 +46,7 @@ before(async () => {
   env = {
     KAFKA_BROKERS: process.env.KAFKA_BROKERS!,
     MTA_ROUTES: `*=127.0.0.1:${sink.port}`,
+    MTA_THROTTLE_SITE: 'domain', // every domain is routed to the sink: lanes by domain, no MX lookups
     MTA_RETRY_POLICY: policy,
     MTA_RETRY_TIERS: '250ms,500ms,1s,2s,4s',
   };
