@@ -1,6 +1,7 @@
 import type { Consumer, Kafka, Producer } from 'kafkajs';
 import { BatchProducer, type OutRecord } from './batch-producer.ts';
 import type { LogSink } from './client.ts';
+import { ConsumerHealth } from './consumer-health.ts';
 import { deadLetter } from './dead-letter.ts';
 import { headersToStrings } from './headers.ts';
 import type { InRecord } from './in-record.ts';
@@ -54,8 +55,7 @@ export class DelayStage {
   private readonly held = new Map<string, HeldPartition & { timer: NodeJS.Timeout }>();
   private inFlight = 0;
   private stopping = false;
-  private joined = false;
-  private crashed: Error | undefined;
+  private readonly health: ConsumerHealth;
 
   constructor(private readonly opts: DelayStageOptions) {
     this.now = opts.now ?? Date.now;
@@ -69,26 +69,13 @@ export class DelayStage {
     });
     this.producer = opts.kafka.producer({ allowAutoTopicCreation: false, maxInFlightRequests: 8 });
     this.out = new BatchProducer(this.producer, { lingerMs: 5, onSent: (topic, n) => opts.hooks?.produced?.(topic, n) });
-    const { GROUP_JOIN, CRASH, STOP, DISCONNECT } = this.consumer.events;
-    this.consumer.on(GROUP_JOIN, (e) => {
-      // A new assignment: forget held heads (they may belong to another member now); the
-      // partitions we keep are fetched again from their committed offsets and re-held.
-      this.releaseAll();
-      this.joined = true;
-      this.crashed = undefined;
-      opts.log.info({ stage: opts.name, assignment: e.payload.memberAssignment }, 'delay stage joined consumer group');
-    });
-    this.consumer.on(CRASH, (e) => {
-      this.joined = false;
-      this.crashed = e.payload.error;
-      opts.log.error({ stage: opts.name, err: e.payload.error.message }, 'delay stage consumer crashed');
-    });
-    this.consumer.on(STOP, () => (this.joined = false));
-    this.consumer.on(DISCONNECT, () => (this.joined = false));
+    // A new assignment: forget held heads (they may belong to another member now); the
+    // partitions we keep are fetched again from their committed offsets and re-held.
+    this.health = new ConsumerHealth(this.consumer, opts.log, { stage: opts.name }, () => this.releaseAll());
   }
 
   get ready(): boolean {
-    return this.joined && !this.stopping && !this.crashed;
+    return this.health.ok && !this.stopping;
   }
 
   get inFlightCount(): number {

@@ -2,6 +2,7 @@ import { context, ROOT_CONTEXT, SpanStatusCode, trace, type Context, type Tracer
 import type { Consumer, Kafka, Producer } from 'kafkajs';
 import { BatchProducer, type OutRecord } from './batch-producer.ts';
 import type { LogSink } from './client.ts';
+import { ConsumerHealth } from './consumer-health.ts';
 import { deadLetter } from './dead-letter.ts';
 import { headersToStrings } from './headers.ts';
 import type { InRecord } from './in-record.ts';
@@ -66,8 +67,7 @@ export class Stage {
   private commitTimer: NodeJS.Timeout | undefined;
   private committing: Promise<void> | undefined;
   private stopping = false;
-  private joined = false;
-  private crashed: Error | undefined;
+  private readonly health: ConsumerHealth;
   private readonly maxInFlight: number;
   private readonly tracer: Tracer;
   /** False without a tracing SDK: trace headers are then copied through, no span is made. */
@@ -98,28 +98,17 @@ export class Stage {
       lingerMs: opts.lingerMs ?? 10,
       onSent: (topic, n) => opts.hooks?.produced?.(topic, n),
     });
-    const { GROUP_JOIN, CRASH, STOP, DISCONNECT } = this.consumer.events;
-    this.consumer.on(GROUP_JOIN, (e) => {
+    this.health = new ConsumerHealth(this.consumer, opts.log, {}, () => {
       // A new generation: offsets are re-read from what was committed; records still in flight
       // from the previous generation finish into the old tracker and are never committed twice.
       this.tracker = new OffsetTracker();
       this.lagByPartition = new Map();
-      this.joined = true;
-      this.crashed = undefined;
-      opts.log.info({ assignment: e.payload.memberAssignment }, 'joined consumer group');
     });
-    this.consumer.on(CRASH, (e) => {
-      this.joined = false;
-      this.crashed = e.payload.error;
-      opts.log.error({ err: e.payload.error.message, restart: e.payload.restart }, 'consumer crashed');
-    });
-    this.consumer.on(STOP, () => (this.joined = false));
-    this.consumer.on(DISCONNECT, () => (this.joined = false));
   }
 
   /** Ready = connected, in the group, and consuming. */
   get ready(): boolean {
-    return this.joined && !this.stopping && !this.crashed;
+    return this.health.ok && !this.stopping;
   }
 
   get inFlightCount(): number {
