@@ -6,6 +6,7 @@ import { readdirSync, statSync, existsSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { kafkaFromEnvOrStart } from '../deploy/kafka/local-kafka.mjs';
+import { warmUpKafka } from './kafka-warm-up.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 process.chdir(root);
@@ -35,6 +36,7 @@ if (tsc.status !== 0) {
 let quiet = false;
 await import('./build.mjs');
 const kafka = await kafkaFromEnvOrStart({ log: (m) => quiet || console.log(`[kafka] ${m}`) });
+await warmUpKafka(kafka.brokers);
 console.log(`[kafka] brokers ${kafka.brokers}; running ${files.length} test files`);
 quiet = true; // nothing may print after the runner's summary
 
