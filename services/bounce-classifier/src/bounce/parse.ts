@@ -86,6 +86,10 @@ export function parseBounce(raw: Buffer | string): BounceReport {
 
 /** Fills replyCode, status and command from the diagnostic text (and the session transcript in `human`). */
 function enrich(r: BounceRecipient, human: string): BounceRecipient {
+  // Postfix's session transcript (`In:` client lines, `Out:` server lines): the last 4xx/5xx `Out:`
+  // reply is the error; the rest (EHLO capabilities such as STARTTLS ...) is not.
+  const outs = [...r.diagnostic.matchAll(/(?:^|\s)Out:\s+([45]\d\d[ -][^\n]*?)(?=\s+(?:In|Out):|\n|$)/g)];
+  if (outs.length) r.diagnostic = outs[outs.length - 1]![1]!.trim();
   const all = `${r.diagnostic}\n${r.context ?? ''}`;
   const code = findReplyCode(r.diagnostic) ?? findReplyCode(r.context ?? '');
   if (code !== undefined) r.replyCode = code;
