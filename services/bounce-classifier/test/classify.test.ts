@@ -259,6 +259,52 @@ const CASES: Case[] = [
     type: 'soft', reason: 20, cls: 50, category: 'sender-rejected', permanent: true, sender: true,
   },
 
+  {
+    name: 'La Poste: an archived (long unused) mailbox is Account disabled, Soft (sisimai p5 issue 241)',
+    input: { response: '550 550 5.1.1 Boite du destinataire archivee. Archived recipient. LPN004_420 [420]', command: 'RCPT TO' },
+    type: 'soft', reason: 4, cls: 20, category: 'inactive-mailbox', permanent: true, sender: false,
+  },
+  {
+    name: 'QQ: per-IP frequency limit (service.mail.qq.com/detail/122/172)',
+    input: { response: '550 Ip frequency limited', command: 'RCPT TO' },
+    type: 'soft', reason: 20, cls: 50, category: 'rate-limited', permanent: true, sender: true,
+  },
+  {
+    name: 'QQ: "mailbox unavailable or access denied" is a receiving-rate limit, never Hard (detail/122/166)',
+    input: { response: '550 Mailbox unavailable or access denied', command: 'RCPT TO' },
+    type: 'soft', reason: 20, cls: 50, category: 'rate-limited', permanent: true, sender: true,
+  },
+  {
+    name: 'QQ: content judged spam (detail/122/171)',
+    input: { response: '550 Mail content denied.', command: 'DATA' },
+    type: 'soft', reason: 20, cls: 52, category: 'spam-related', permanent: true, sender: true,
+  },
+  {
+    name: 'NetEase 163: DT:SPM content judged spam',
+    input: { response: '554 DT:SPM 163 smtp5,D9GowACHO7RNWNdXmXs1Bw--.9035S2 1473730639, please see http://mail.163.com/help/help_spam_16.htm?ip=192.0.2.10&hostid=smtp5&time=1473730639' },
+    type: 'soft', reason: 20, cls: 52, category: 'spam-related', permanent: true, sender: true,
+  },
+  {
+    name: 'Naver: the sending IP is filtered until registered at realip.naver.com',
+    input: { response: '421 4.3.2 Your IP( is filtered and this connection will be closed. You must register your IP to http://realip.naver.com', command: 'CONN' },
+    type: 'soft', reason: 20, cls: 51, category: 'ip-reputation', permanent: false, sender: true,
+  },
+  {
+    name: 'Daum/Kakao (hanmail.net): automatic anti-spam IP block',
+    input: { response: '554 5.7.1 DAS51 2***.***.***.***: Your mail is blocked automatically by anti-spam system. (E06)', command: 'RCPT TO' },
+    type: 'soft', reason: 20, cls: 51, category: 'ip-reputation', permanent: true, sender: true,
+  },
+  {
+    name: 'NTT docomo: "550 Unknown user" at RCPT TO is a missing mailbox (sisimai for-nttdocomo.go)',
+    input: { response: '550 Unknown user neko@docomo.ne.jp', command: 'RCPT TO' },
+    type: 'hard', reason: 1, cls: 10, category: 'bad-mailbox', permanent: true, sender: false,
+  },
+  {
+    name: 'NTT docomo: the same words after DATA were its reception filter (until March 2025): Refused, Soft',
+    input: { response: '550 Unknown user neko@docomo.ne.jp (in reply to end of DATA command)' },
+    type: 'soft', reason: 20, cls: 50, category: 'bad-mailbox', permanent: true, sender: false,
+  },
+
   // --- phase: a recipient category outside RCPT TO is never Hard
   {
     name: 'our sending host name does not resolve back to our IP (corpus lhost-exim-38.eml)',
