@@ -122,7 +122,10 @@ Transcript of session follows.
  Out: 221 2.0.0 Bye
 `,
   );
-  const q = qualifyReport(parseBounce(raw), rules).find((r) => r.recipient === 'kijitora@libsisimai.net')!;
+  const all = qualifyReport(parseBounce(raw), rules);
+  // The recipient is the `In:  RCPT TO:` line, not every address of the transcript (MAIL FROM is ours).
+  assert.deepEqual(all.map((r) => r.recipient), ['kijitora@libsisimai.net']);
+  const q = all[0]!;
   assert.equal(q.failure.message, '451 4.3.0 Error: queue file write error');
   assert.deepEqual([q.failure.type, q.failure.reasonCode, q.failure.category], ['soft', 3, 'remote-system-error']);
 });

@@ -11,9 +11,9 @@ import type { BounceRecipient } from './report.ts';
 const ADDR = String.raw`[A-Za-z0-9!#$%&'*+/=?^_\`{|}~.-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+`;
 export const ADDRESS = new RegExp(ADDR, 'g');
 
-/** A line that begins with a recipient address: `<a@b>:`, `  a@b`, `a@b on <date>`, `"a@b" ...`, `Failed: a@b`. */
+/** A line that begins with a recipient address: `<a@b>:`, `  a@b`, `a@b on <date>`, `"a@b" ...`, `Failed: a@b`, Postfix's transcript `In:  RCPT TO:<a@b>`. */
 const RECIPIENT_LINE = new RegExp(
-  String.raw`^\s*(?:(?:RCPT To|To|Recipient(?: address)?|Failed|Original-Recipient|Address)\s*:\s*|\*\s*|-\s+)?["'<]*(${ADDR})[>"']*\s*(?:$|:|\.\.\.|\s+on\s|\s*\(|\s+[-<]|,|\s+(?=\S))`,
+  String.raw`^\s*(?:(?:In:\s+)?(?:RCPT To|To|Recipient(?: address)?|Failed|Original-Recipient|Address)\s*:\s*|\*\s*|-\s+)?["'<]*(${ADDR})[>"']*\s*(?:$|:|\.\.\.|\s+on\s|\s*\(|\s+[-<]|,|\s+(?=\S))`,
   'i',
 );
 
