@@ -101,11 +101,36 @@ export function classifyReply(input: ReplyInput, rules: readonly Rule[]): Classi
     return { failure: make('soft', outcome, message), permanent, senderSignal: false };
   }
   const recipientPhase = canBeHard(input.command, reply.text);
+  // A permanent refusal before the recipient was named (connection, HELO/EHLO, MAIL FROM) cannot be
+  // about the recipient, whatever its words: "does not exist" at MAIL FROM is our envelope sender,
+  // "invalid domain name" at HELO is our host name. About the sender: Refused, Mail Block, Soft.
+  if (permanent && !rule.senderSignal && BEFORE_RECIPIENT_CATEGORIES.has(rule.category) && beforeRecipient(input.command, reply.text)) {
+    const phase = phaseOf(input.command, reply.text);
+    const category: Category = phase.startsWith('MAIL') ? 'sender-rejected' : 'policy-related';
+    return { failure: make('soft', { category, bounceClass: 50, reasonCode: 20 }, message), permanent, senderSignal: true, ruleLine: rule.line };
+  }
   const type = failureType(rule, permanent, recipientPhase);
   // A permanent "no such mailbox" outside RCPT TO is not about the mailbox (after DATA a filter is
   // talking, sisimai's `filtered`; at MAIL FROM our sender is refused): Refused, Mail Block, Soft.
   const outcome: Outcome = rule.whenPermanent === 'hard' && permanent && !rule.senderSignal && !recipientPhase ? { ...rule, reasonCode: 20, bounceClass: 50 } : rule;
   return { failure: make(type, outcome, message), permanent, senderSignal: rule.senderSignal, ruleLine: rule.line };
+}
+
+/**
+ * Recipient-side categories whose words, heard before RCPT TO, are really about us (the addressing
+ * and "gave up" ones; a full disk, a size limit or a broken remote system stay what they are).
+ */
+const BEFORE_RECIPIENT_CATEGORIES: ReadonlySet<Category> = new Set<Category>(['bad-mailbox', 'bad-domain', 'inactive-mailbox', 'message-expired', 'undetermined']);
+
+/** The SMTP phase a reply answered: the command given, else a DSN's `(in reply to ...)` note. */
+function phaseOf(command: string | undefined, replyText: string): string {
+  return (command ?? IN_REPLY_TO.exec(replyText)?.[1] ?? '').trim().toUpperCase();
+}
+
+/** Whether the reply answered a command sent before any recipient was named. */
+export function beforeRecipient(command: string | undefined, replyText = ''): boolean {
+  const phase = phaseOf(command, replyText);
+  return /^(?:CONN|EHLO|HELO|LHLO|MAIL)/.test(phase);
 }
 
 function make(type: FailureType, o: Outcome, message: string): Failure {
@@ -141,7 +166,7 @@ function failureType(rule: Rule, permanent: boolean, recipientPhase: boolean): F
  * `(in reply to end of DATA command)` note stands in for it.
  */
 export function canBeHard(command: string | undefined, replyText = ''): boolean {
-  const phase = (command ?? IN_REPLY_TO.exec(replyText)?.[1] ?? '').trim().toUpperCase();
+  const phase = phaseOf(command, replyText);
   return phase === '' || phase.startsWith('RCPT');
 }
 const IN_REPLY_TO = /\(?in reply to (RCPT TO|MAIL FROM|end of DATA|DATA|HELO|EHLO|LHLO|STARTTLS|AUTH|BDAT)\b/i;

@@ -67,6 +67,122 @@ test('a refusal after DATA is never Hard: a content filter talks, not the mailbo
   assert.equal(summary(raw)[0]!.type, 'soft');
 });
 
+/** A bounce in a vendor's own text format: headers, a blank line, the body (LF line ends). */
+const textMail = (headers: string, body: string) => `${headers.trim()}\n\n${body.replace(/^\n/, '')}`;
+
+test('Sendmail summary without a code: the server\'s <<< reply of that conversation decides (corpus lhost-v5sendmail-07.eml)', () => {
+  const raw = textMail(
+    'From: Mail Delivery Subsystem <MAILER-DAEMON@example.co.jp>\nTo: shironeko@example.co.jp\nSubject: Returned mail: Remote protocol error',
+    `
+   ----- Transcript of session follows -----
+While talking to mailin1.example.org:
+>>> MAIL From:<shironeko@example.co.jp>
+<<< 501 <shironeko@example.co.jp>... no access from mail server [192.0.2.55] which is an open relay.
+554 <kijitora@example.org>... Remote protocol error
+While talking to smtp.example.edu:
+>>> RCPT To:<hachiware@example.edu>
+<<< 550 <hachiware@example.edu>... User unknown
+550 <hachiware@example.edu>... User unknown
+   ----- Unsent message follows -----
+`,
+  );
+  const report = parseBounce(raw);
+  const kijitora = report.recipients.find((r) => r.recipient === 'kijitora@example.org')!;
+  assert.match(kijitora.diagnostic, /^501 <shironeko@example\.co\.jp>\.\.\. no access from mail server/);
+  assert.equal(kijitora.command, 'MAIL FROM');
+  const q = qualifyReport(report, rules);
+  assert.deepEqual(
+    q.map((r) => [r.recipient, r.failure.type, r.failure.reasonCode]),
+    [
+      ['kijitora@example.org', 'soft', 20],
+      ['hachiware@example.edu', 'hard', 1],
+    ],
+  );
+});
+
+test('Postfix session transcript: the last 4xx/5xx Out: reply is the error, not the EHLO capabilities (corpus lhost-postfix-75.eml)', () => {
+  const raw = textMail(
+    'From: MAILER-DAEMON@mx22.example.com (Mail Delivery System)\nTo: postmaster@mx22.example.com\nSubject: Postfix SMTP server: errors from neko2.example.co.jp',
+    `
+Transcript of session follows.
+
+ Out: 220 mx22.example.com ESMTP MAIL SYSTEM
+ In:  EHLO mx22.example.com
+ Out: 250-mx22.example.com
+ Out: 250-STARTTLS
+ Out: 250 CHUNKING
+ In:  MAIL FROM:<sender@err.example.co.jp>
+ Out: 250 2.1.0 Ok
+ In:  RCPT TO:<kijitora@libsisimai.net> ORCPT=rfc822;kijitora@libsisimai.net
+ Out: 250 2.1.5 Ok
+ In:  DATA
+ Out: 354 End data with <CR><LF>.<CR><LF>
+ Out: 451 4.3.0 Error: queue file write error
+ In:  QUIT
+ Out: 221 2.0.0 Bye
+`,
+  );
+  const all = qualifyReport(parseBounce(raw), rules);
+  // The recipient is the `In:  RCPT TO:` line, not every address of the transcript (MAIL FROM is ours).
+  assert.deepEqual(all.map((r) => r.recipient), ['kijitora@libsisimai.net']);
+  const q = all[0]!;
+  assert.equal(q.failure.message, '451 4.3.0 Error: queue file write error');
+  assert.deepEqual([q.failure.type, q.failure.reasonCode, q.failure.category], ['soft', 3, 'remote-system-error']);
+});
+
+test('qmail: "but my name was rejected" is the HELO phase, about our host (corpus lhost-qmail-04.eml)', () => {
+  const raw = textMail(
+    'From: MAILER-DAEMON@mx.example.jp\nTo: postmaster@example.jp\nSubject: failure notice',
+    `
+Hi. This is the qmail-send program at mx.example.jp.
+I'm afraid I wasn't able to deliver your message to the following addresses.
+This is a permanent error; I've given up. Sorry it didn't work out.
+
+<kijitora@example.net>:
+Connected to 192.0.2.112 but my name was rejected.
+Remote host said: 501 5.0.0 Invalid domain name
+I'm not going to try again; this message has been in the queue too long.
+
+--- Below this line is a copy of the message.
+`,
+  );
+  const [r] = parseBounce(raw).recipients;
+  assert.equal(r!.command, 'HELO');
+  const [q] = qualifyReport(parseBounce(raw), rules);
+  assert.deepEqual([q!.failure.type, q!.failure.reasonCode, q!.failure.category, q!.senderSignal], ['soft', 20, 'policy-related', true]);
+});
+
+test('an unfolded Content-Type parameter line still gives the boundary (Verizon / Apache James bounces, corpus lhost-verizon-02.eml)', () => {
+  const raw = [
+    'From: post_master@vtext.com',
+    'To: sender@example.org',
+    'Subject: Re:Nyaan',
+    'MIME-Version: 1.0',
+    'Content-Type: multipart/mixed; boundary="----=_B_0"',
+    '',
+    '------=_B_0',
+    'Content-Type: multipart/alternative;',
+    'boundary="----=_X_1"',
+    '',
+    '------=_X_1',
+    'Content-Type: text/plain; charset=us-ascii',
+    '',
+    'Error: Invalid user address',
+    '',
+    'Error message below:',
+    '550 - Requested action not taken: no such user here',
+    '',
+    'Message details:',
+    '  Subject: Test message',
+    '  MAIL FROM: sender@example.org',
+    '  RCPT TO: may-be-straycat@vtext.com',
+    '------=_X_1--',
+    '------=_B_0--',
+    '',
+  ].join('\n');
+  assert.deepEqual(summary(raw), [{ recipient: 'may-be-straycat@vtext.com', outcome: 'bounce', type: 'hard', reason: 1, category: 'bad-mailbox' }]);
+});
+
 test('ARF abuse reports are complaints; other feedback types are not', () => {
   assert.deepEqual(summary(arfReport('e@example.net', { to: 'e@example.net' })), [{ recipient: 'e@example.net', outcome: 'complaint', type: 'hard', reason: 8, category: 'complaint' }]);
   assert.equal(summary(arfReport('e@example.net', { to: 'e@example.net' }, 'auth-failure'))[0]!.outcome, 'ignored');

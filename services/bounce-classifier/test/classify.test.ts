@@ -87,8 +87,48 @@ const CASES: Case[] = [
     input: { response: '550 5.1.6 address neko@cat.cat has been replaced by neko@example.jp' },
     type: 'hard', reason: 1, cls: 10, category: 'bad-mailbox', permanent: true, sender: false,
   },
+  {
+    name: 'Naver: no such user, with its help link (a naver.com bounce quoted in yourdigitalrights.org issue 736)',
+    input: { response: '550 5.1.1 No such user. For more information, go to https://help.naver.com/alias/mail/newmail10.naver YFIkhhfiSGCl2Nuynp4eNQ - nsmtp', command: 'RCPT TO' },
+    type: 'hard', reason: 1, cls: 10, category: 'bad-mailbox', permanent: true, sender: false,
+  },
+  {
+    name: 'Seznam.cz: the address has no mail service (napoveda.seznam.cz/uzivatel-neexistuje)',
+    input: { response: '550 5.1.1 szn; User hasn\'t got the service mapped' },
+    type: 'hard', reason: 1, cls: 10, category: 'bad-mailbox', permanent: true, sender: false,
+  },
+  {
+    name: 'au (KDDI): "550 <address>: User unknown" is a missing mailbox (sisimai for-kddi.go)',
+    input: { response: '550 <neko@ezweb.ne.jp>: User unknown', command: 'RCPT TO' },
+    type: 'hard', reason: 1, cls: 10, category: 'bad-mailbox', permanent: true, sender: false,
+  },
 
   // --- recipient: Soft
+  {
+    name: 'au (KDDI): "550 : User unknown" (no address) is the recipient\'s reception filter: Refused (corpus rhost-gsuite-08.eml)',
+    input: { response: '550 : User unknown', command: 'RCPT TO' },
+    type: 'soft', reason: 20, cls: 50, category: 'blocked-by-recipient', permanent: true, sender: false,
+  },
+  {
+    name: 'Italiaonline (Libero): "recipient rejected" is also its overload answer, never Hard (Adobe Campaign docs, Italia Online outage)',
+    input: { response: '550 <mario.rossi@libero.it> recipient rejected', command: 'RCPT TO' },
+    type: 'soft', reason: 3, cls: 20, category: 'remote-system-error', permanent: true, sender: false,
+  },
+  {
+    name: 'a local delivery program failed (x-unix), even if it says "No such user" (corpus lhost-postfix-01.eml)',
+    input: { response: '5.1.1 x-unix; procmail: Couldn\'t create "/var/spool/mail/neko" id: r.example.org: No such user' },
+    type: 'soft', reason: 3, cls: 20, category: 'remote-system-error', permanent: true, sender: false,
+  },
+  {
+    name: 'an x-unix quota message is still a full mailbox (corpus rfc3464-09.eml)',
+    input: { response: '4.3.0 x-unix; Quota exceeded message delivery failed to /var/mail/box/u/00/f/kijitora/INBOX' },
+    type: 'soft', reason: 5, cls: 22, category: 'quota-issues', permanent: false, sender: false,
+  },
+  {
+    name: 'a gateway without a route (corpus lhost-x3-02.eml)',
+    input: { response: 'Routing: Could not find a gateway for kijitora@example.co.jp', permanent: true },
+    type: 'soft', reason: 3, cls: 20, category: 'routing-error', permanent: true, sender: false,
+  },
   {
     name: 'Gmail 452-4.2.2 over quota',
     input: {
@@ -219,11 +259,79 @@ const CASES: Case[] = [
     type: 'soft', reason: 20, cls: 50, category: 'sender-rejected', permanent: true, sender: true,
   },
 
+  {
+    name: 'La Poste: an archived (long unused) mailbox is Account disabled, Soft (sisimai p5 issue 241)',
+    input: { response: '550 550 5.1.1 Boite du destinataire archivee. Archived recipient. LPN004_420 [420]', command: 'RCPT TO' },
+    type: 'soft', reason: 4, cls: 20, category: 'inactive-mailbox', permanent: true, sender: false,
+  },
+  {
+    name: 'QQ: per-IP frequency limit (service.mail.qq.com/detail/122/172)',
+    input: { response: '550 Ip frequency limited', command: 'RCPT TO' },
+    type: 'soft', reason: 20, cls: 50, category: 'rate-limited', permanent: true, sender: true,
+  },
+  {
+    name: 'QQ: "mailbox unavailable or access denied" is a receiving-rate limit, never Hard (detail/122/166)',
+    input: { response: '550 Mailbox unavailable or access denied', command: 'RCPT TO' },
+    type: 'soft', reason: 20, cls: 50, category: 'rate-limited', permanent: true, sender: true,
+  },
+  {
+    name: 'QQ: content judged spam (detail/122/171)',
+    input: { response: '550 Mail content denied.', command: 'DATA' },
+    type: 'soft', reason: 20, cls: 52, category: 'spam-related', permanent: true, sender: true,
+  },
+  {
+    name: 'NetEase 163: DT:SPM content judged spam',
+    input: { response: '554 DT:SPM 163 smtp5,D9GowACHO7RNWNdXmXs1Bw--.9035S2 1473730639, please see http://mail.163.com/help/help_spam_16.htm?ip=192.0.2.10&hostid=smtp5&time=1473730639' },
+    type: 'soft', reason: 20, cls: 52, category: 'spam-related', permanent: true, sender: true,
+  },
+  {
+    name: 'Naver: the sending IP is filtered until registered at realip.naver.com',
+    input: { response: '421 4.3.2 Your IP( is filtered and this connection will be closed. You must register your IP to http://realip.naver.com', command: 'CONN' },
+    type: 'soft', reason: 20, cls: 51, category: 'ip-reputation', permanent: false, sender: true,
+  },
+  {
+    name: 'Daum/Kakao (hanmail.net): automatic anti-spam IP block',
+    input: { response: '554 5.7.1 DAS51 2***.***.***.***: Your mail is blocked automatically by anti-spam system. (E06)', command: 'RCPT TO' },
+    type: 'soft', reason: 20, cls: 51, category: 'ip-reputation', permanent: true, sender: true,
+  },
+  {
+    name: 'NTT docomo: "550 Unknown user" at RCPT TO is a missing mailbox (sisimai for-nttdocomo.go)',
+    input: { response: '550 Unknown user neko@docomo.ne.jp', command: 'RCPT TO' },
+    type: 'hard', reason: 1, cls: 10, category: 'bad-mailbox', permanent: true, sender: false,
+  },
+  {
+    name: 'NTT docomo: the same words after DATA were its reception filter (until March 2025): Refused, Soft',
+    input: { response: '550 Unknown user neko@docomo.ne.jp (in reply to end of DATA command)' },
+    type: 'soft', reason: 20, cls: 50, category: 'bad-mailbox', permanent: true, sender: false,
+  },
+
   // --- phase: a recipient category outside RCPT TO is never Hard
   {
-    name: '550 5.1.1 answered to MAIL FROM is not about the recipient',
+    name: 'our sending host name does not resolve back to our IP (corpus lhost-exim-38.eml)',
+    input: { code: 450, response: '450 service permits 2 unverifyable sending IPs - neko.example.com is not 203.0.113.222' },
+    type: 'soft', reason: 20, cls: 50, category: 'ptr-required', permanent: false, sender: true,
+  },
+  {
+    name: '550 5.1.1 answered to MAIL FROM is about our envelope sender, a shaping signal',
     input: { code: 550, response: '550 5.1.1 <bounce@example.com>... User unknown', command: 'MAIL FROM' },
-    type: 'soft', reason: 20, cls: 50, category: 'bad-mailbox', permanent: true, sender: false,
+    type: 'soft', reason: 20, cls: 50, category: 'sender-rejected', permanent: true, sender: true,
+  },
+  {
+    // corpus lhost-exim-51.eml: "SMTP error from remote mail server after MAIL FROM:<...>"
+    name: 'a weak addressing status at MAIL FROM is about our sender too',
+    input: { code: 553, response: '553 5.1.0 neko22nyaan neko.example.com does not exist E2110', command: 'MAIL FROM' },
+    type: 'soft', reason: 20, cls: 50, category: 'sender-rejected', permanent: true, sender: true,
+  },
+  {
+    // corpus lhost-qmail-04.eml: "Connected to 192.0.2.112 but my name was rejected."
+    name: 'a permanent refusal of our HELO name is about our host, whatever rule the words hit',
+    input: { code: 501, response: "501 5.0.0 Invalid domain name I'm not going to try again; this message has been in the queue too long.", command: 'HELO' },
+    type: 'soft', reason: 20, cls: 50, category: 'policy-related', permanent: true, sender: true,
+  },
+  {
+    name: 'a transient reply at connection time keeps its own meaning (Unreachable)',
+    input: { code: 421, response: '421 mx.example.com Service not available, closing transmission channel', command: 'CONN' },
+    type: 'soft', reason: 3, cls: 20, category: 'undetermined', permanent: false, sender: false,
   },
   {
     name: '"user unknown" after DATA: the recipient was accepted, a filter is talking',

@@ -62,6 +62,13 @@ export function parseHeaders(head: string): MimeHeader[] {
       headers[headers.length - 1]!.value += ' ' + line.trim();
       continue;
     }
+    // Some MTAs (Verizon's, Apache James) forget to fold a parameter line: `Content-Type: multipart/
+    // alternative;` then `boundary="..."` at column 0. A `name=value` line after a value ending in `;` continues it.
+    const last = headers[headers.length - 1];
+    if (last && /;\s*$/.test(last.value) && /^[\w-]+=/.test(line)) {
+      last.value += ' ' + line.trim();
+      continue;
+    }
     const i = line.indexOf(':');
     if (i <= 0) continue;
     const name = line.slice(0, i).trim().toLowerCase();

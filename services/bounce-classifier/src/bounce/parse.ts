@@ -86,6 +86,10 @@ export function parseBounce(raw: Buffer | string): BounceReport {
 
 /** Fills replyCode, status and command from the diagnostic text (and the session transcript in `human`). */
 function enrich(r: BounceRecipient, human: string): BounceRecipient {
+  // Postfix's session transcript (`In:` client lines, `Out:` server lines): the last 4xx/5xx `Out:`
+  // reply is the error; the rest (EHLO capabilities such as STARTTLS ...) is not.
+  const outs = [...r.diagnostic.matchAll(/(?:^|\s)Out:\s+([45]\d\d[ -][^\n]*?)(?=\s+(?:In|Out):|\n|$)/g)];
+  if (outs.length) r.diagnostic = outs[outs.length - 1]![1]!.trim();
   const all = `${r.diagnostic}\n${r.context ?? ''}`;
   const code = findReplyCode(r.diagnostic) ?? findReplyCode(r.context ?? '');
   if (code !== undefined) r.replyCode = code;
@@ -156,7 +160,8 @@ export function findCommand(text: string): string | undefined {
     /\b(?:after|error after|while sending|in response to|on) (RCPT TO|MAIL FROM|end of data|DATA|HELO|EHLO|initial connection|connection)\b/i.exec(text) ??
     /\b(RCPT TO|MAIL FROM|DATA|EHLO|HELO) response\b/i.exec(text) ??
     /\bin (RCPT|MAIL|DATA) phase\b/i.exec(text) ??
-    /\bSMTP command:?\s*(RCPT TO|MAIL FROM|DATA)\b/i.exec(text);
+    /\bSMTP command:?\s*(RCPT TO|MAIL FROM|DATA)\b/i.exec(text) ??
+    qmailPhase(text);
   if (!m) return undefined;
   const c = m[1]!.toUpperCase();
   if (c === 'END OF DATA') return 'DATA';
@@ -164,6 +169,14 @@ export function findCommand(text: string): string | undefined {
   if (c === 'MAIL') return 'MAIL FROM';
   if (c === 'INITIAL CONNECTION' || c === 'CONNECTION') return 'CONN';
   return c;
+}
+
+/** qmail-remote: `Connected to <ip> but my name was rejected.` (HELO), `... but sender was rejected.` (MAIL FROM), `... but greeting failed.` */
+function qmailPhase(text: string): [string, string] | null {
+  const m = /\bConnected to \S+ but (my name|sender|greeting)\b/i.exec(text);
+  if (!m) return null;
+  const phase = { 'my name': 'HELO', sender: 'MAIL FROM', greeting: 'CONNECTION' }[m[1]!.toLowerCase()];
+  return phase ? [m[0], phase] : null;
 }
 
 function feedbackReport(root: MimePart, fbr: MimePart, base: Pick<BounceReport, 'subject' | 'from' | 'original'>): BounceReport {
@@ -201,7 +214,7 @@ function autoReply(root: MimePart, subject: string, from: string): string | unde
   return undefined;
 }
 
-const DAEMON = /\b(?:mailer-daemon|mail-daemon|postmaster|mail delivery (?:system|subsystem)|mdaemon|bounce|nobody)\b/i;
+const DAEMON = /\b(?:mailer-daemon|mail-daemon|post_?master|mail delivery (?:system|subsystem)|mdaemon|bounce|nobody)\b/i;
 function isDaemon(from: string): boolean {
   return DAEMON.test(from) || /<>/.test(from);
 }

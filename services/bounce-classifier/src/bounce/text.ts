@@ -11,9 +11,9 @@ import type { BounceRecipient } from './report.ts';
 const ADDR = String.raw`[A-Za-z0-9!#$%&'*+/=?^_\`{|}~.-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+`;
 export const ADDRESS = new RegExp(ADDR, 'g');
 
-/** A line that begins with a recipient address: `<a@b>:`, `  a@b`, `a@b on <date>`, `"a@b" ...`, `Failed: a@b`. */
+/** A line that begins with a recipient address: `<a@b>:`, `  a@b`, `a@b on <date>`, `"a@b" ...`, `Failed: a@b`, Postfix's transcript `In:  RCPT TO:<a@b>`. */
 const RECIPIENT_LINE = new RegExp(
-  String.raw`^\s*(?:(?:RCPT To|To|Recipient(?: address)?|Failed|Original-Recipient|Address)\s*:\s*|\*\s*|-\s+)?["'<]*(${ADDR})[>"']*\s*(?:$|:|\.\.\.|\s+on\s|\s*\(|\s+[-<]|,|\s+(?=\S))`,
+  String.raw`^\s*(?:(?:In:\s+)?(?:RCPT To|To|Recipient(?: address)?|Failed|Original-Recipient|Address)\s*:\s*|\*\s*|-\s+)?["'<]*(${ADDR})[>"']*\s*(?:$|:|\.\.\.|\s+on\s|\s*\(|\s+[-<]|,|\s+(?=\S))`,
   'i',
 );
 
@@ -93,7 +93,20 @@ export function textRecipients(text: string, exclude: ReadonlySet<string>): Boun
       if (!prev.diagnostic.includes(block)) prev.diagnostic = `${prev.diagnostic}\n${block}`.trim();
       return;
     }
-    seen.set(hit.address, { recipient: hit.address, action: 'failed', diagnostic: block });
+    const entry: BounceRecipient = { recipient: hit.address, action: 'failed', diagnostic: block };
+    // A Sendmail summary without a reply code (`554 <a@b>... Remote protocol error`): the server's
+    // own words are the `<<<` reply above it in the same conversation (`While talking to ...`),
+    // which leads the diagnostic.
+    if (hit.own && !/\b[45]\d\d\b/.test(block)) {
+      for (let i = hit.index - 1; i >= 0 && !/while talking to/i.test(lines[i]!); i--) {
+        const reply = /^\s*<<<\s*([45]\d\d\b.*)$/.exec(lines[i]!);
+        if (reply) {
+          entry.diagnostic = `${reply[1]!.trim()} (${block})`;
+          break;
+        }
+      }
+    }
+    seen.set(hit.address, entry);
   });
   return [...seen.values()];
 }
