@@ -22,6 +22,7 @@ function laneView(shaper: Shaper, limiter: Limiter, l: Lane) {
     suspendedUntil: iso(lim.suspendedUntil),
     disabledUntil: iso(lim.disabledUntil),
     phase: s.phase,
+    lastHealthyRate: s.lastGood > 0 ? s.lastGood : null,
     lastChange: { at: iso(s.changedAt), reason: s.reason },
     sinceLastChange: s.since,
     sentToday: s.sentToday,

@@ -64,12 +64,13 @@ await runStageService({
       kafka,
       // Every instance sees every attempt (a group of its own) and applies those of lanes it holds.
       groupId: `${config.groupId}-learn-${owner}`,
-      topics: [topics.attempts],
+      // Attempts (AIMD, automation, invalid-recipient ratio) and events (complaints: complaint ratio).
+      topics: [topics.attempts, topics.events],
       deadLetterTopic: topics.deadLetter,
       log,
       fromBeginning: false,
       maxInFlight: 5000,
-      handle: createLearnHandler({ shaper, sites, pools: (config.ipPools?.size ?? 0) > 0, onSignal: (kind) => signals.add(1, { kind }), settle: (key) => slots.settle(key) }),
+      handle: createLearnHandler({ shaper, sites, pools: (config.ipPools?.size ?? 0) > 0, eventsTopic: topics.events, onSignal: (kind) => signals.add(1, { kind }), settle: (key) => slots.settle(key) }),
     });
     const admin = kafka.admin();
     // Learned state first, so no lane starts from scratch; then the learning stage.

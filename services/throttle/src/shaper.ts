@@ -90,8 +90,9 @@ export class Shaper {
     let lane = this.lanes.get(key);
     if (!lane) {
       const ctx: LaneContext = { knobs: resolved.knobs, adaptive: resolved.adaptive, automation: resolved.automation, ratios: rules.ratios };
+      // Learned state (rate, last healthy rate, suspensions, warm-up counts); fields a record predates keep their initial values.
       const learned = this.learned.get(key)?.state;
-      lane = { key, ip, site: site.site, hosts: site.hosts, ...(own ? { domain: own } : {}), resolved, ctx, state: learned ? { ...learned, hits: {} } : newLane(ctx, this.now()) };
+      lane = { key, ip, site: site.site, hosts: site.hosts, ...(own ? { domain: own } : {}), resolved, ctx, state: learned ? { ...newLane(ctx, this.now()), ...learned, hits: {} } : newLane(ctx, this.now()) };
       this.lanes.set(key, lane);
     }
     return lane;

@@ -47,3 +47,23 @@ test('source IP choice: the new IP takes its daily warm-up allowance per provide
   // without pools, the OS picks
   assert.equal(new Shaper({ rules: () => rules, owner: 't' }).chooseIp(google, 'gmail.com', undefined), ANY_IP);
 });
+
+test('learned state: a lane starts from the record on the state topic, the last healthy rate included; fields an older record lacks keep their initial values', () => {
+  const shaper = new Shaper({ rules: () => rules, owner: 'me', now: () => 1000 });
+  const other = new Shaper({ rules: () => rules, owner: 'other', now: () => 1000 });
+  const lane = other.lane(ANY_IP, google, 'gmail.com');
+  lane.state = { ...lane.state, rate: 4, lastGood: 9, phase: 'recovery', backingOff: true };
+  shaper.learn(JSON.parse(JSON.stringify(other.record(lane))));
+  const { lastGood: _drop, backingOff: _drop2, ...older } = { ...lane.state, rate: 6 };
+  const otherSite = siteOf(['mx.other.test']);
+  const oldLane = other.lane(ANY_IP, otherSite, 'other.test');
+  shaper.learn({ ...other.record(oldLane), state: older as typeof lane.state });
+  const got = shaper.lane(ANY_IP, google, 'gmail.com').state;
+  assert.deepEqual([got.rate, got.lastGood, got.phase, got.backingOff], [4, 9, 'recovery', true]);
+  const old = shaper.lane(ANY_IP, otherSite, 'other.test').state;
+  assert.deepEqual([old.rate, old.lastGood, old.backingOff], [6, 0, false]);
+  // its own records are not learned back
+  const mine = new Shaper({ rules: () => rules, owner: 'other', now: () => 1000 });
+  mine.learn(other.record(lane));
+  assert.equal(mine.lane(ANY_IP, google, 'gmail.com').state.lastGood, 0);
+});
