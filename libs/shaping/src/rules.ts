@@ -45,6 +45,8 @@ export interface SourceIpRule {
 
 export interface ShapingRules {
   defaults: Knobs;
+  /** Whether the file's defaults set `tls` (else the sender's own default applies where no layer sets it). */
+  tlsInDefaults?: boolean;
   adaptive: Adaptive;
   automation: AutomationRule[];
   ratios: Ratios;
@@ -285,5 +287,6 @@ export function parseShapingRules(text: string): { ok: true; rules: ShapingRules
   }
   for (const ip of sourceIps.values()) for (const p of ip.providers.keys()) if (!providers.some((x) => x.name === p)) errors.push(`sourceIps."${ip.ip}".providers.${p}: no such provider`);
 
-  return errors.length ? { ok: false, errors } : { ok: true, rules: { defaults, adaptive, automation, ratios, warmup, providers, domains, sourceIps } };
+  const tlsInDefaults = isMap(doc.defaults) && doc.defaults.tls !== undefined;
+  return errors.length ? { ok: false, errors } : { ok: true, rules: { defaults, tlsInDefaults, adaptive, automation, ratios, warmup, providers, domains, sourceIps } };
 }
