@@ -5,6 +5,7 @@ import { adminRoutes } from './admin.ts';
 import { throttleKeys } from './config.ts';
 import { createThrottleHandler, QueueBounced } from './handler.ts';
 import { createLearnHandler } from './learn.ts';
+import { createRekeyHandler } from './rekey.ts';
 import { Limiter } from './limiter.ts';
 import { Shaper } from './shaper.ts';
 import { createMxResolver, createSiteResolver } from './site.ts';
@@ -17,6 +18,8 @@ const limiter = new Limiter();
 const rules = () => config.rules.rules;
 const owner = `${config.kafkaClientId}-${randomUUID().slice(0, 8)}`;
 let state: StateTopic | undefined;
+/** The state topic from setup on (commands are queued by it until it has started). */
+let stateTopic: StateTopic | undefined;
 let countChange = () => {};
 const shaper = new Shaper({
   rules,
@@ -28,6 +31,7 @@ const shaper = new Shaper({
   },
   onLimits: (lane, lim) => limiter.update(lane.key, lim.messagesPerSecond, lim.burst),
   busy: (key) => limiter.busy(key),
+  onCommand: (cmd) => stateTopic?.write(cmd),
   onBounceQueue: (lane, reason) => limiter.rejectAll(lane.key, new QueueBounced(`queue bounced by automation: ${reason}`)),
 });
 const sites =
@@ -39,7 +43,8 @@ const handler = createThrottleHandler({ topics, limiter, shaper, sites, ...(conf
 await runStageService({
   service: 'throttle',
   config,
-  inputTopic: topics.queue,
+  // Per-site ownership: the lanes' stage reads the throttle's own topic re-keyed by site (rekey.ts).
+  inputTopic: config.ownership === 'site' ? topics.siteQueue : topics.queue,
   deadLetterTopic: topics.deadLetter,
   routes: adminRoutes({ shaper, limiter, rules, token: config.adminToken }),
   setup({ metrics, log }) {
@@ -58,7 +63,8 @@ await runStageService({
         for (const l of shaper.lanes.values()) r.observe(shaper.limits(l).messagesPerSecond, { provider: l.resolved.provider ?? 'none', site: l.site, source_ip: l.ip });
       });
     const kafka = createKafka(config.kafkaBrokers, config.kafkaClientId, log);
-    const topicState = new StateTopic(kafka, topics.shaping, (r) => shaper.learn(r), log);
+    const topicState = new StateTopic(kafka, topics.shaping, (r) => (r.kind === 'command' ? shaper.command(r) : shaper.learn(r)), log);
+    stateTopic = topicState;
     const learn = new Stage({
       service: 'throttle-learn',
       kafka,
@@ -72,6 +78,11 @@ await runStageService({
       maxInFlight: 5000,
       handle: createLearnHandler({ shaper, sites, pools: (config.ipPools?.size ?? 0) > 0, eventsTopic: topics.events, onSignal: (kind) => signals.add(1, { kind }), settle: (key) => slots.settle(key) }),
     });
+    // mta.queue → mta.queue.site (key = site): one group shared by every instance, like the lanes' stage.
+    const rekey =
+      config.ownership === 'site'
+        ? new Stage({ service: 'throttle-rekey', kafka, groupId: `${config.groupId}-rekey`, topics: [topics.queue], deadLetterTopic: topics.deadLetter, log, maxInFlight: 5000, handle: createRekeyHandler({ topics, sites }) })
+        : undefined;
     const admin = kafka.admin();
     // Learned state first, so no lane starts from scratch; then the learning stage.
     const ready = (async () => {
@@ -81,6 +92,7 @@ await runStageService({
       state = topicState;
       log.info({ records: n, topic: topics.shaping }, 'shaping state replayed');
       await learn.start();
+      await rekey?.start();
     })();
     ready.catch((err: Error) => log.error({ err: err.message }, 'shaping state / learning stage failed to start'));
     const sweeper = setInterval(() => {
@@ -92,9 +104,10 @@ await runStageService({
         await ready;
         return handler(rec);
       },
-      details: () => ({ waiting: limiter.waiting, lanes: shaper.lanes.size, learning: learn.ready }),
+      details: () => ({ waiting: limiter.waiting, lanes: shaper.lanes.size, learning: learn.ready, ownership: config.ownership, ...(rekey ? { rekeying: rekey.ready } : {}) }),
       close: async () => {
         clearInterval(sweeper);
+        await rekey?.stop(2000).catch(() => undefined);
         await learn.stop(2000).catch(() => undefined);
         await topicState.stop().catch(() => undefined);
       },

@@ -67,3 +67,38 @@ test('learned state: a lane starts from the record on the state topic, the last 
   mine.learn(other.record(lane));
   assert.equal(mine.lane(ANY_IP, google, 'gmail.com').state.lastGood, 0);
 });
+
+test('operator commands: applied to the lanes held, broadcast, and standing for lanes created while they last; resume by the same selector', () => {
+  let now = 1_000_000;
+  const sent: unknown[] = [];
+  const a = new Shaper({ rules: () => rules, owner: 'a', now: () => now, onCommand: (c) => sent.push(c) });
+  const b = new Shaper({ rules: () => rules, owner: 'b', now: () => now });
+  const other = siteOf(['mx.other.test']);
+  a.lane(ANY_IP, other, 'other.test');
+  b.lane(ANY_IP, google, 'gmail.com');
+  // suspend google on a (which holds no google lane): broadcast; b applies it to its lane
+  assert.deepEqual(a.operator('suspend', { provider: 'google' }, 'alice', 60), []);
+  assert.equal(sent.length, 1);
+  const cmd = JSON.parse(JSON.stringify(sent[0])) as Parameters<Shaper['command']>[0];
+  assert.deepEqual([cmd.kind, cmd.action, cmd.until, cmd.key], ['command', 'suspend', now + 60_000, 'cmd|[null,null,"google",null]']);
+  assert.deepEqual(b.command(cmd).map((l) => l.key), [`-|${google.site}`]);
+  assert.equal(b.limits(b.lane(ANY_IP, google, 'gmail.com')).suspendedUntil, now + 60_000);
+  assert.equal(b.limits(b.lane(ANY_IP, other, 'other.test')).suspendedUntil, 0, 'other providers are not touched');
+  // a google lane created later on a (another Workspace domain) starts suspended until the command ends
+  const workspace = siteOf(['aspmx.l.google.com']);
+  a.command(cmd);
+  assert.equal(a.limits(a.lane(ANY_IP, workspace, 'workspace.test')).suspendedUntil, now + 60_000);
+  assert.match(a.lane(ANY_IP, workspace, 'workspace.test').state.reason, /suspended by operator alice/);
+  // replayed idempotently; a resume with the same selector ends it everywhere and for later lanes
+  b.command(cmd);
+  now += 10_000;
+  a.operator('resume', { provider: 'google' }, 'bob');
+  b.command(JSON.parse(JSON.stringify(sent[1])));
+  assert.equal(b.limits(b.lane(ANY_IP, google, 'gmail.com')).suspendedUntil, 0);
+  assert.equal(a.limits(a.lane(ANY_IP, workspace, 'workspace.test')).suspendedUntil, 0);
+  assert.equal(a.limits(a.lane(ANY_IP, siteOf(['alt2.aspmx.l.google.com']), 'late.test')).suspendedUntil, 0);
+  // an expired suspension (replayed after its end) does nothing
+  const c = new Shaper({ rules: () => rules, owner: 'c', now: () => now + 120_000 });
+  c.command(cmd);
+  assert.equal(c.limits(c.lane(ANY_IP, google, 'gmail.com')).suspendedUntil, 0);
+});
