@@ -276,7 +276,11 @@ export function sentToday(s: LaneState, now: number): number {
 
 /** Operator actions: suspend for a duration, resume. */
 export function operatorSuspend(s: LaneState, now: number, durationS: number, who: string): LaneState {
-  return changed(s, now, `suspended by ${who} for ${durationS} s`, { suspendedUntil: now + durationS * 1000 });
+  return operatorSuspendUntil(s, now, now + durationS * 1000, who);
+}
+/** Suspends until an absolute time (a broadcast operator command: every instance ends it at the same moment). */
+export function operatorSuspendUntil(s: LaneState, now: number, until: number, who: string): LaneState {
+  return changed(s, now, `suspended by ${who} for ${Math.round((until - now) / 1000)} s`, { suspendedUntil: until });
 }
 export function operatorResume(s: LaneState, now: number, who: string): LaneState {
   return changed(s, now, `resumed by ${who}`, { suspendedUntil: 0, disabledUntil: 0 });

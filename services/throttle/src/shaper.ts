@@ -7,6 +7,7 @@ import {
   observe,
   operatorResume,
   operatorSuspend,
+  operatorSuspendUntil,
   resolve,
   sentToday,
   warmupAllowance,
@@ -140,7 +141,7 @@ export class Shaper {
       const now = this.now();
       for (const c of this.standing.values()) {
         if (c.until !== undefined && c.until > now && lane.state.suspendedUntil < c.until && laneMatches(lane, c.selector)) {
-          lane.state = operatorSuspend(lane.state, now, (c.until - now) / 1000, `operator${c.by ? ` ${c.by}` : ''}`);
+          lane.state = operatorSuspendUntil(lane.state, now, c.until, `operator${c.by ? ` ${c.by}` : ''}`);
         }
       }
     }
@@ -222,8 +223,10 @@ export class Shaper {
     if (cmd.action === 'suspend') {
       if (cmd.until === undefined || cmd.until <= now) return [];
       this.standing.set(cmd.key, cmd);
-      const changed = lanes.filter((l) => l.state.suspendedUntil < cmd.until!);
-      this.suspend(changed, (cmd.until - now) / 1000, who);
+      for (const l of lanes.filter((x) => x.state.suspendedUntil < cmd.until!)) {
+        l.state = operatorSuspendUntil(l.state, now, cmd.until, who);
+        this.opts.onChange?.(l, l.state.reason);
+      }
       return lanes;
     }
     // A resume ends the standing suspension of the same selector, and the suspensions of the lanes it names.
