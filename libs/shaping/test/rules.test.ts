@@ -75,7 +75,7 @@ defaults: { messagesPerSecond: -1, tls: sometimes }
 providers:
   x: { match: [.x.example], maxConections: 3, automation: [{ pattern: '(', action: explode }] }
 domains: { a.example: { maxConnections: 1.5 } }
-adaptive: { decrease: 2 }
+adaptive: { decrease: 2, recovery: 0.5 }
 sourceIps: { 192.0.2.1: { providers: { nope: {} }, warmupStart: yesterday } }
 extra: 1
 `);
@@ -86,6 +86,7 @@ extra: 1
     'defaults.messagesPerSecond: must be a positive number',
     'defaults.tls: one of opportunistic, required, disabled',
     'adaptive.decrease: a factor below 1',
+    'adaptive.recovery: a factor of at least 1',
     'providers.x.maxConections: unknown key',
     'providers.x.automation[0].pattern: Invalid regular expression',
     'providers.x.automation[0].action: one of suspend, lower-rate, lower-connections, disable-ip, bounce-queue',
