@@ -37,9 +37,15 @@ export interface LaneState {
   disabledUntil: number;
   /** No increases until then (after lower-rate). */
   holdUntil: number;
-  /** Since the last change (attempts started after it). */
+  /**
+   * Evidence of the current evaluation window: deliveries that finished in it; deferrals and
+   * blocks of attempts started after the last change (a window ends with a change, or, when an
+   * interval brought no change, the evidence starts over so it is always about recent traffic).
+   */
   since: { delivered: number; deferrals: number; blocks: number; lastReply?: string };
-  /** Demand exceeded the rate since the last change (messages had to wait). */
+  /** Start of the evaluation window (ms). */
+  windowAt: number;
+  /** Demand exceeded the rate in the window (messages had to wait). */
   saturated: boolean;
   /** Automation trigger hits per rule id (times, ms). */
   hits: Record<string, number[]>;
@@ -84,6 +90,7 @@ export function newLane(ctx: LaneContext, now: number): LaneState {
     disabledUntil: 0,
     holdUntil: 0,
     since: { delivered: 0, deferrals: 0, blocks: 0 },
+    windowAt: now,
     saturated: false,
     hits: {},
     active: {},
@@ -98,7 +105,7 @@ const clampRate = (r: number, a: Adaptive) => Math.min(a.maxRate, Math.max(a.min
 const short = (s: string | undefined) => (s === undefined ? '' : ` (last: "${s.length > 80 ? `${s.slice(0, 80)}…` : s}")`);
 
 function changed(s: LaneState, now: number, reason: string, patch: Partial<LaneState>): LaneState {
-  return { ...s, ...patch, changedAt: now, reason, since: { delivered: 0, deferrals: 0, blocks: 0 }, saturated: false };
+  return { ...s, ...patch, changedAt: now, reason, since: { delivered: 0, deferrals: 0, blocks: 0 }, windowAt: now, saturated: false };
 }
 
 /**
@@ -217,8 +224,13 @@ function adapt(s: LaneState, now: number, ctx: LaneContext): { state: LaneState;
     const reason = `${why} → rate ${s.rate} → ${rate} msg/s${patch.lastGood > 0 ? ` (last healthy ${patch.lastGood} msg/s)` : ''}`;
     return { state: changed(s, now, reason, patch), effects: [{ type: 'changed', reason }] };
   }
-  // Evidence: a full interval's worth of deliveries at the current rate, all started after the last change.
-  const evidence = s.since.delivered >= Math.max(1, Math.floor(EVIDENCE * s.rate * a.intervalS));
+  // Evidence: deliveries at (80 % of) the current rate over the whole window, while demand was above
+  // it. Measured over the window's real length, not one interval: a lane that delivers less than
+  // its nominal rate (a receiver's burst allowance made one interval look healthy, or demand only
+  // touched the rate now and then) must not keep raising a rate it does not use (RFC 7661).
+  const windowS = (now - s.windowAt) / 1000;
+  if (windowS < a.intervalS) return { state: s, effects: [] };
+  const evidence = s.since.delivered >= Math.max(1, Math.floor(EVIDENCE * s.rate * windowS));
   if (evidence && s.saturated && now >= s.holdUntil && s.rate < a.maxRate) {
     // The current rate proved healthy: the known-good rate is at least this one.
     const lastGood = Math.max(s.lastGood, s.rate);
@@ -230,7 +242,8 @@ function adapt(s: LaneState, now: number, ctx: LaneContext): { state: LaneState;
     const phase = s.phase === 'slow-start' ? 'slow-start' : recovering && rate < s.lastGood ? 'recovery' : 'steady';
     return { state: changed(s, now, reason, { rate, phase, lastGood, backingOff: false }), effects: [{ type: 'changed', reason }] };
   }
-  return { state: s, effects: [] };
+  // No change this interval: the evidence starts over (the limits and the reason stay).
+  return { state: { ...s, since: { delivered: 0, deferrals: 0, blocks: 0 }, windowAt: now, saturated: false }, effects: [] };
 }
 
 /** One attempt's (or complaint's) feedback on a lane. Internal signals never change anything. */
@@ -238,7 +251,8 @@ export function observe(s: LaneState, fb: Feedback, ctx: LaneContext): { state: 
   if (fb.kind === 'internal') return { state: s, effects: [] };
   const effects: Effect[] = [];
   let state = s;
-  if (fb.kind !== 'complaint' && fb.startedAt >= state.changedAt) {
+  // Deliveries count when they finish in the window; deferrals only for attempts started after the last change.
+  if (fb.kind === 'delivered' || ((fb.kind === 'deferral' || fb.kind === 'block') && fb.startedAt >= state.changedAt)) {
     const since = { ...state.since };
     if (fb.kind === 'delivered') since.delivered++;
     if (fb.kind === 'deferral') since.deferrals++;

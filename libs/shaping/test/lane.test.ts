@@ -101,18 +101,21 @@ test('AIMD: additive increase while healthy and saturated, multiplicative decrea
   const s0 = newLane(CTX, 0);
   const sat = (s: LaneState) => markSaturated(s);
   const rows: [string, (s: LaneState) => LaneState, number][] = [
-    // an increase needs a full interval's worth (80 %) of deliveries at the current rate: 10 msg/s × 10 s × 0.8 = 80
-    ['healthy but not saturated: no increase', (s) => run(s, delivered(80, 100, 11_000)), 10],
-    ['healthy and saturated after the interval: +2', (s) => run(sat(s), delivered(80, 100, 11_000)), 12],
-    ['healthy and saturated, too few deliveries yet: no change', (s) => run(sat(s), delivered(79, 100, 11_000)), 10],
+    // an increase needs 80 % of the current rate delivered over the window (at least an interval): 10 msg/s × 10 s × 0.8 = 80
+    ['healthy but not saturated: no increase', (s) => run(s, delivered(80, 100, 10_000)), 10],
+    ['healthy and saturated after the interval: +2', (s) => run(sat(s), delivered(80, 100, 10_000)), 12],
+    ['healthy and saturated, too few deliveries: no change', (s) => run(sat(s), delivered(79, 100, 10_000)), 10],
+    // measured over the window's real length: 80 deliveries in 12 s is 6.7 msg/s, not proof of 10
+    ['80 deliveries over 12 s: not proof of 10 msg/s', (s) => run(sat(s), delivered(80, 100, 12_000)), 10],
+    ['96 deliveries over 12 s: proof', (s) => run(sat(s), delivered(96, 100, 12_000)), 12],
     ['healthy and saturated before the interval: no change', (s) => run(sat(s), delivered(80, 100, 5_000)), 10],
     ['a deferral then the interval: ×0.5', (s) => run(s, [fb('deferral', 2_000, '451 4.3.2 try later'), fb('delivered', 11_000)]), 5],
     ['a deferral before the interval: no change yet', (s) => run(s, [fb('deferral', 2_000, '451 4.3.2 try later')]), 10],
     ['a block counts like a deferral', (s) => run(s, [fb('block', 11_000, '554 5.7.1 blocked')]), 5],
-    ['greylisting is not a rate signal', (s) => run(sat(s), [fb('recipient-soft', 2_000, '451 4.7.1 Greylisted'), ...delivered(80, 100, 11_000)]), 12],
+    ['greylisting is not a rate signal', (s) => run(sat(s), [fb('recipient-soft', 2_000, '451 4.7.1 Greylisted'), ...delivered(80, 100, 10_000)]), 12],
     ['internal errors are not a signal', (s) => run(s, [fb('internal', 11_000, 'ETIMEDOUT')]), 10],
     ['never below minRate', (s) => run({ ...s, rate: 1.5 }, [fb('deferral', 11_000, '451 4.3.2')]), 1],
-    ['never above maxRate', (s) => run(sat({ ...s, rate: 39.5 }), delivered(316, 100, 11_000)), 40],
+    ['never above maxRate', (s) => run(sat({ ...s, rate: 39.5 }), delivered(316, 100, 10_000)), 40],
   ];
   for (const [name, f, rate] of rows) assert.equal(f(s0).rate, rate, name);
   // slow start: multiplicative growth until the first deferral
@@ -128,7 +131,7 @@ adaptive: { enabled: true, maxRate: 100, increase: 1, decrease: 0.5, intervalS: 
   }
   s = observe(s, fb('deferral', 4_100, '421 4.7.0 try later', 4_050), slow).state; // end of slow start at once: back to the last healthy rate
   rates.push(s.rate);
-  s = run(markSaturated(s), delivered(25, 4_200, 5_200), slow); // steady: +1 after 0.8 × 32 = 25 deliveries
+  s = run(markSaturated(s), delivered(25, 4_200, 5_100), slow); // steady: +1 after 0.8 × 32 × 1 s = 25 deliveries
   rates.push(s.rate);
   assert.deepEqual(rates, [8, 16, 32, 64, 32, 33]);
   assert.equal(s.phase, 'steady');
@@ -244,9 +247,14 @@ adaptive: { enabled: true, minRate: 1, maxRate: 100, increase: 1, decrease: 0.5,
   const s0 = { ...newLane(ctx, 0), rate: 12, lastGood: 10 };
   let s = applyAction(s0, { type: 'lower-rate', factor: 0.25 }, 5, 0, 'test', ctx).state;
   assert.deepEqual([s.rate, s.phase, s.lastGood, s.holdUntil], [3, 'recovery', 10, 5000]);
-  s = run(markSaturated(s), delivered(2, 1020, 2020), ctx); // held: no increase
+  // deliveries at 3 msg/s, messages waiting all along (the shaper marks the lane saturated before each feedback)
+  const steady = (st: LaneState, from: number, to: number) => {
+    for (let t = from; t <= to; t += 1000 / 3) st = observe(markSaturated(st), fb('delivered', Math.round(t), undefined, Math.round(t) - 100), ctx).state;
+    return st;
+  };
+  s = steady(s, 100, 4900); // held: no increase
   assert.equal(s.rate, 3);
-  s = run(markSaturated(s), delivered(2, 5020, 6020), ctx);
+  s = steady(s, 5000, 6000); // the hold is over: 3 msg/s proved, × 2 toward the last healthy rate
   assert.deepEqual([s.rate, s.phase], [6, 'recovery']);
   // at the known-good rate: the receiver says it is not good any more
   s = applyAction({ ...s0, rate: 10 }, { type: 'lower-rate', factor: 0.25 }, 5, 0, 'test', ctx).state;
