@@ -43,8 +43,8 @@ const handler = createThrottleHandler({ topics, limiter, shaper, sites, ...(conf
 await runStageService({
   service: 'throttle',
   config,
-  // Per-site ownership: the lanes' stage reads the throttle's own topic re-keyed by site (rekey.ts).
-  inputTopic: config.ownership === 'site' ? topics.siteQueue : topics.queue,
+  // With per-site ownership this stage only re-keys mta.queue by site (rekey.ts); the lanes' stage below reads mta.queue.site.
+  inputTopic: topics.queue,
   deadLetterTopic: topics.deadLetter,
   routes: adminRoutes({ shaper, limiter, rules, token: config.adminToken }),
   setup({ metrics, log }) {
@@ -78,10 +78,16 @@ await runStageService({
       maxInFlight: 5000,
       handle: createLearnHandler({ shaper, sites, pools: (config.ipPools?.size ?? 0) > 0, eventsTopic: topics.events, onSignal: (kind) => signals.add(1, { kind }), settle: (key) => slots.settle(key) }),
     });
-    // mta.queue → mta.queue.site (key = site): one group shared by every instance, like the lanes' stage.
-    const rekey =
+    // The lanes wait for the learned state to be replayed, so that no lane starts from scratch.
+    const lanesHandler: typeof handler = async (rec) => {
+      await ready;
+      return handler(rec);
+    };
+    // Per-site ownership: mta.queue → (this service's stage, rekey.ts) → mta.queue.site keyed by site →
+    // the lanes' stage, one group shared by every instance: each site has one owner.
+    const siteLanes =
       config.ownership === 'site'
-        ? new Stage({ service: 'throttle-rekey', kafka, groupId: `${config.groupId}-rekey`, topics: [topics.queue], deadLetterTopic: topics.deadLetter, log, maxInFlight: 5000, handle: createRekeyHandler({ topics, sites }) })
+        ? new Stage({ service: 'throttle-lanes', kafka, groupId: `${config.groupId}-lanes`, topics: [topics.siteQueue], deadLetterTopic: topics.deadLetter, log, maxInFlight: config.maxInFlight, handle: lanesHandler })
         : undefined;
     const admin = kafka.admin();
     // Learned state first, so no lane starts from scratch; then the learning stage.
@@ -92,7 +98,7 @@ await runStageService({
       state = topicState;
       log.info({ records: n, topic: topics.shaping }, 'shaping state replayed');
       await learn.start();
-      await rekey?.start();
+      await siteLanes?.start();
     })();
     ready.catch((err: Error) => log.error({ err: err.message }, 'shaping state / learning stage failed to start'));
     const sweeper = setInterval(() => {
@@ -100,14 +106,11 @@ await runStageService({
       slots.sweep();
     }, 60_000);
     return {
-      handle: async (rec) => {
-        await ready;
-        return handler(rec);
-      },
-      details: () => ({ waiting: limiter.waiting, lanes: shaper.lanes.size, learning: learn.ready, ownership: config.ownership, ...(rekey ? { rekeying: rekey.ready } : {}) }),
+      handle: siteLanes ? createRekeyHandler({ topics, sites }) : lanesHandler,
+      details: () => ({ waiting: limiter.waiting, lanes: shaper.lanes.size, learning: learn.ready, ownership: config.ownership, ...(siteLanes ? { siteLanes: siteLanes.ready } : {}) }),
       close: async () => {
         clearInterval(sweeper);
-        await rekey?.stop(2000).catch(() => undefined);
+        await siteLanes?.stop(2000).catch(() => undefined);
         await learn.stop(2000).catch(() => undefined);
         await topicState.stop().catch(() => undefined);
       },

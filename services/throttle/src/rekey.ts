@@ -6,7 +6,7 @@ import type { SiteResolver } from './site.ts';
  * Per-site ownership (MTA_THROTTLE_OWNERSHIP=site): mta.queue is keyed by recipient domain, so
  * domains of one site (every Google Workspace domain) land on different throttle instances, each
  * applying the site's full limit. This hop resolves the site (MX set) and re-keys the record by
- * it onto the throttle's own topic (mta.queue.site); the lane stage consumes that topic, so all
+ * it onto the throttle's own topic (mta.queue.site); the lanes' stage consumes that topic, so all
  * of a site's messages reach one instance and its limits hold across instances. The record's
  * bytes are forwarded unchanged.
  */

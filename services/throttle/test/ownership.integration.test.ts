@@ -89,8 +89,8 @@ test('two throttle instances: one owner per site (re-keyed by site); operator co
   const deliveries = await collect<Delivery>(kafka, topics.deliveries);
   const [a, b] = await Promise.all([startService('throttle', env), startService('throttle', env)]);
   try {
-    // Both instances are members of both groups (the lanes' stage and the re-keying stage), each with partitions.
-    const groups = [env.MTA_GROUP_ID!, `${env.MTA_GROUP_ID}-rekey`];
+    // Both instances are members of both groups (the re-keying stage on mta.queue, the lanes' stage on mta.queue.site).
+    const groups = [env.MTA_GROUP_ID!, `${env.MTA_GROUP_ID}-lanes`];
     await until('both groups stable with two members', async () => {
       const d = await admin.describeGroups(groups);
       return d.groups.every((g) => g.state === 'Stable' && g.members.length === 2) ? true : undefined;
