@@ -21,9 +21,11 @@ export function demoShapingRules(shippedYaml: string, startRate = 3, compress = 
   };
   shorten(doc.automation);
   doc.defaults.messagesPerSecond = startRate;
+  delete doc.defaults.tls; // the simulator offers no STARTTLS: providers' TLS policies are left out
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   for (const p of Object.values(doc.providers as Record<string, any>)) {
     p.messagesPerSecond = startRate;
+    delete p.tls;
     shorten(p.automation);
   }
   return stringify(doc);

@@ -151,8 +151,9 @@ test('one trace from the request record through the five services to the status 
     assert.equal(snd.parentSpanId, t.spanId, "sender's span is a child of throttle's");
     assert.equal(cls.name, `process ${topics.attempts}`);
     assert.equal(cls.parentSpanId, snd.spanId, "classifier's span is a child of sender's");
-    for (const learn of throttleAll.filter((e) => e.span.name !== `process ${topics.queue}`)) {
-      assert.equal(learn.span.name, `process ${topics.attempts}`, 'the throttle consumes only mta.queue and mta.attempts');
+    // The throttle consumes mta.queue, and for learning mta.attempts and mta.events (complaints).
+    for (const e of throttleAll) assert.ok([`process ${topics.queue}`, `process ${topics.attempts}`, `process ${topics.events}`].includes(e.span.name), `the throttle consumes ${e.span.name}`);
+    for (const learn of throttleAll.filter((e) => e.span.name === `process ${topics.attempts}`)) {
       assert.equal(learn.span.parentSpanId, snd.spanId, "the throttle's learning span is a child of the sender's");
     }
     const fb = feedbackSpans().map((e) => e.span);

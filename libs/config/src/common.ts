@@ -32,6 +32,7 @@ const topicEnv: Record<TopicId, string> = {
   retry4h: 'MTA_TOPIC_RETRY_4H',
   deliveryKpis: 'MTA_TOPIC_DELIVERY_KPIS',
   shaping: 'MTA_TOPIC_SHAPING',
+  siteQueue: 'MTA_TOPIC_SITE_QUEUE',
 };
 
 function topicKeys() {

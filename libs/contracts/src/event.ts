@@ -26,6 +26,8 @@ export const MtaEventSchema = Type.Object(
     nextAttemptAt: Type.Optional(Type.String()),
     /** Set by the classifier: whether the sender was refused (IP, reputation, rate): a shaping signal. */
     senderSignal: Type.Optional(Type.Boolean()),
+    /** Complaints: the sending IP the feedback report names (ARF `Source-IP`), so the throttle can charge the (IP, site) lane. */
+    sourceIp: Type.Optional(Type.String()),
   },
   { additionalProperties: false, $id: 'mta.events/v1' },
 );

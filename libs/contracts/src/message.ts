@@ -56,6 +56,11 @@ export const DeliverySchema = Type.Object(
     releasedAt: Type.String(),
     limits: LimitsSchema,
     sourceIp: Type.Optional(Type.String({ description: "Source address the throttle chose from the request's IP pool (absent: the sender picks)." })),
+    tls: Type.Optional(
+      Type.Union([Type.Literal('opportunistic'), Type.Literal('required'), Type.Literal('disabled')], {
+        description: "TLS policy of the lane's shaping rule; the sender applies it over its default, never weakening MTA-STS enforce or MTA_TLS_POLICY=required.",
+      }),
+    ),
   },
   { additionalProperties: false, $id: 'mta.deliveries/v1' },
 );

@@ -15,6 +15,8 @@ export const DEFAULT_TOPICS = {
   retry4h: 'mta.retry.4h',
   deliveryKpis: 'mta.delivery-kpis',
   shaping: 'mta.shaping',
+  // The throttle's own hop when lanes are owned per site (MTA_THROTTLE_OWNERSHIP=site): mta.queue re-keyed by site.
+  siteQueue: 'mta.queue.site',
 } as const;
 export type TopicId = keyof typeof DEFAULT_TOPICS;
 export type Topics = Record<TopicId, string>;

@@ -30,6 +30,12 @@ export interface Adaptive {
   intervalS: number;
   /** Until the first deferral, the rate grows by this factor per healthy interval (slow start; 1 = off). */
   slowStart: number;
+  /**
+   * After a decrease (deferrals, blocks, lower-rate), the rate grows by this factor per healthy
+   * interval until it is back at the last rate known to be healthy, then additively (TCP's slow
+   * start up to ssthresh; 1 = off: additive only).
+   */
+  recovery: number;
 }
 
 export const KNOB_NAMES = ['messagesPerSecond', 'burst', 'maxConnections', 'messagesPerConnection', 'connectionsPerSecond', 'tls'] as const;
@@ -45,7 +51,7 @@ export const BASE_KNOBS: Knobs = {
 };
 
 /** Adaptation is opt-in: a file without `adaptive` keeps static limits. */
-export const BASE_ADAPTIVE: Adaptive = { enabled: false, minRate: 0.5, maxRate: 500, increase: 1, decrease: 0.7, intervalS: 60, slowStart: 1 };
+export const BASE_ADAPTIVE: Adaptive = { enabled: false, minRate: 0.5, maxRate: 500, increase: 1, decrease: 0.7, intervalS: 60, slowStart: 1, recovery: 2 };
 
 /** Token bucket size for the knobs: `burst`, or one second's worth (at least 1). */
 export function burstOf(k: Pick<Knobs, 'burst' | 'messagesPerSecond'>): number {

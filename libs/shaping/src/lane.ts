@@ -14,8 +14,20 @@ export interface LaneState {
   /** Connections cap set by an action (0 = none). */
   connCap: number;
   connCapUntil: number;
-  /** Until the first deferral the rate grows multiplicatively. */
-  phase: 'slow-start' | 'steady';
+  /**
+   * slow-start: until the first deferral the rate grows × slowStart per healthy interval;
+   * recovery: after a decrease, × recovery per healthy interval up to `lastGood`; steady: additive.
+   */
+  phase: 'slow-start' | 'recovery' | 'steady';
+  /**
+   * The last rate known to be healthy (a full interval delivered at it without deferral), the
+   * target of recovery after a decrease (TCP's ssthresh); 0 = none known yet. A run of
+   * decreases without a healthy interval between them (a block, a suspension) keeps it; a
+   * deferral at or below it when the lane was not backing off lowers it (the receiver changed).
+   */
+  lastGood: number;
+  /** The last change was a decrease (a run of decreases keeps `lastGood`). */
+  backingOff: boolean;
   /** Last change of the limits (ms) and why. */
   changedAt: number;
   reason: string;
@@ -25,9 +37,15 @@ export interface LaneState {
   disabledUntil: number;
   /** No increases until then (after lower-rate). */
   holdUntil: number;
-  /** Since the last change (attempts started after it). */
+  /**
+   * Evidence of the current evaluation window: deliveries that finished in it; deferrals and
+   * blocks of attempts started after the last change (a window ends with a change, or, when an
+   * interval brought no change, the evidence starts over so it is always about recent traffic).
+   */
   since: { delivered: number; deferrals: number; blocks: number; lastReply?: string };
-  /** Demand exceeded the rate since the last change (messages had to wait). */
+  /** Start of the evaluation window (ms). */
+  windowAt: number;
+  /** Demand exceeded the rate in the window (messages had to wait). */
   saturated: boolean;
   /** Automation trigger hits per rule id (times, ms). */
   hits: Record<string, number[]>;
@@ -64,12 +82,15 @@ export function newLane(ctx: LaneContext, now: number): LaneState {
     connCap: 0,
     connCapUntil: 0,
     phase: ctx.adaptive.slowStart > 1 ? 'slow-start' : 'steady',
+    lastGood: 0,
+    backingOff: false,
     changedAt: now,
     reason: 'initial limits from the rules',
     suspendedUntil: 0,
     disabledUntil: 0,
     holdUntil: 0,
     since: { delivered: 0, deferrals: 0, blocks: 0 },
+    windowAt: now,
     saturated: false,
     hits: {},
     active: {},
@@ -84,7 +105,18 @@ const clampRate = (r: number, a: Adaptive) => Math.min(a.maxRate, Math.max(a.min
 const short = (s: string | undefined) => (s === undefined ? '' : ` (last: "${s.length > 80 ? `${s.slice(0, 80)}…` : s}")`);
 
 function changed(s: LaneState, now: number, reason: string, patch: Partial<LaneState>): LaneState {
-  return { ...s, ...patch, changedAt: now, reason, since: { delivered: 0, deferrals: 0, blocks: 0 }, saturated: false };
+  return { ...s, ...patch, changedAt: now, reason, since: { delivered: 0, deferrals: 0, blocks: 0 }, windowAt: now, saturated: false };
+}
+
+/**
+ * The state patch of a decrease to `rate`: recovery toward the last healthy rate follows. The
+ * first decrease of a run at or below `lastGood` lowers it (what was healthy is not any more);
+ * later ones of the same run keep it (RFC 5681 holds ssthresh on repeated timeouts of one
+ * segment: a block or an outage says nothing new about the rate).
+ */
+export function decreased(s: LaneState, rate: number, a: Adaptive): Pick<LaneState, 'rate' | 'phase' | 'lastGood' | 'backingOff'> {
+  const lastGood = !s.backingOff && s.lastGood > 0 && s.rate <= s.lastGood ? rate : s.lastGood;
+  return { rate, lastGood, backingOff: true, phase: a.recovery > 1 && lastGood > rate ? 'recovery' : 'steady' };
 }
 
 /** Applies one automation action (closed set, handled exhaustively). */
@@ -96,7 +128,7 @@ export function applyAction(s: LaneState, action: Action, durationS: number, now
       return { state: changed(s, now, reason, { suspendedUntil: Math.max(s.suspendedUntil, until) }), effects: [{ type: 'changed', reason }] };
     case 'lower-rate': {
       const rate = round(Math.max(ctx.adaptive.minRate, s.rate * action.factor));
-      return { state: changed(s, now, `${reason} (${s.rate} → ${rate} msg/s)`, { rate, holdUntil: Math.max(s.holdUntil, until), phase: 'steady' }), effects: [{ type: 'changed', reason }] };
+      return { state: changed(s, now, `${reason} (${s.rate} → ${rate} msg/s)`, { ...decreased(s, rate, ctx.adaptive), holdUntil: Math.max(s.holdUntil, until) }), effects: [{ type: 'changed', reason }] };
     }
     case 'lower-connections':
       return { state: changed(s, now, reason, { connCap: action.to, connCapUntil: until }), effects: [{ type: 'changed', reason }] };
@@ -113,7 +145,7 @@ export function applyAction(s: LaneState, action: Action, durationS: number, now
 function automate(s: LaneState, fb: Feedback, ctx: LaneContext): { state: LaneState; effects: Effect[] } {
   let state = s;
   const effects: Effect[] = [];
-  if (fb.reply === undefined) return { state, effects };
+  if (fb.reply === undefined || fb.kind === 'complaint') return { state, effects }; // a complaint is not a reply
   // Most specific wins: when a provider's own rule matches the reply, the defaults' rules do not apply to it.
   const providerMatched = ctx.automation.some((r) => r.id.startsWith('providers.') && r.pattern.test(fb.reply!));
   for (const rule of ctx.automation) {
@@ -162,7 +194,7 @@ function ratios(s: LaneState, fb: Feedback, ctx: LaneContext): { state: LaneStat
       const rate = round(clampRate(state.rate * ctx.adaptive.decrease, ctx.adaptive));
       const reason = `${name} ratio ${(ratio * 100).toFixed(2)} % ≥ ${rule.throttle * 100} % over ${of} attempts → rate ${state.rate} → ${rate} msg/s`;
       w = { ...w, throttled: true };
-      state = changed(state, fb.at, reason, { rate, phase: 'steady', ratio: w });
+      state = changed(state, fb.at, reason, { ...decreased(state, rate, ctx.adaptive), ratio: w });
       return { state, effects: [{ type: 'changed', reason }] };
     }
   }
@@ -180,20 +212,38 @@ function adapt(s: LaneState, now: number, ctx: LaneContext): { state: LaneState;
   const exitSlowStart = s.phase === 'slow-start' && bad > 0;
   if (!a.enabled || (now - s.changedAt < a.intervalS * 1000 && !exitSlowStart)) return { state: s, effects: [] };
   if (bad > 0) {
-    // Leaving slow start falls back to the last rate that was healthy; later deferrals decrease multiplicatively.
-    const rate = round(clampRate(exitSlowStart ? s.rate / a.slowStart : s.rate * a.decrease, a));
-    const reason = `${bad} deferral(s)/block(s) in ${((now - s.changedAt) / 1000).toFixed(0)} s${short(s.since.lastReply)} → rate ${s.rate} → ${rate} msg/s${exitSlowStart ? ' (end of slow start)' : ''}`;
-    return { state: changed(s, now, reason, { rate, phase: 'steady' }), effects: [{ type: 'changed', reason }] };
+    const why = `${bad} deferral(s)/block(s) in ${((now - s.changedAt) / 1000).toFixed(0)} s${short(s.since.lastReply)}`;
+    if (exitSlowStart) {
+      // Leaving slow start falls back to the last rate that was healthy, which becomes the known-good rate.
+      const rate = round(clampRate(s.rate / a.slowStart, a));
+      const reason = `${why} → rate ${s.rate} → ${rate} msg/s (end of slow start)`;
+      return { state: changed(s, now, reason, { rate, phase: 'steady', lastGood: rate, backingOff: true }), effects: [{ type: 'changed', reason }] };
+    }
+    const rate = round(clampRate(s.rate * a.decrease, a));
+    const patch = decreased(s, rate, a);
+    const reason = `${why} → rate ${s.rate} → ${rate} msg/s${patch.lastGood > 0 ? ` (last healthy ${patch.lastGood} msg/s)` : ''}`;
+    return { state: changed(s, now, reason, patch), effects: [{ type: 'changed', reason }] };
   }
-  // Evidence: a full interval's worth of deliveries at the current rate, all started after the last change.
-  const evidence = s.since.delivered >= Math.max(1, Math.floor(EVIDENCE * s.rate * a.intervalS));
+  // Evidence: deliveries at (80 % of) the current rate over the whole window, while demand was above
+  // it. Measured over the window's real length, not one interval: a lane that delivers less than
+  // its nominal rate (a receiver's burst allowance made one interval look healthy, or demand only
+  // touched the rate now and then) must not keep raising a rate it does not use (RFC 7661).
+  const windowS = (now - s.windowAt) / 1000;
+  if (windowS < a.intervalS) return { state: s, effects: [] };
+  const evidence = s.since.delivered >= Math.max(1, Math.floor(EVIDENCE * s.rate * windowS));
   if (evidence && s.saturated && now >= s.holdUntil && s.rate < a.maxRate) {
-    const next = s.phase === 'slow-start' ? s.rate * a.slowStart : s.rate + a.increase;
+    // The current rate proved healthy: the known-good rate is at least this one.
+    const lastGood = Math.max(s.lastGood, s.rate);
+    const recovering = s.phase === 'recovery' && s.rate < s.lastGood;
+    const next = s.phase === 'slow-start' ? s.rate * a.slowStart : recovering ? Math.min(s.lastGood, s.rate * a.recovery) : s.rate + a.increase;
     const rate = round(clampRate(next, a));
-    const reason = `healthy for ${((now - s.changedAt) / 1000).toFixed(0)} s (${s.since.delivered} delivered, none deferred) → rate ${s.rate} → ${rate} msg/s${s.phase === 'slow-start' ? ' (slow start)' : ''}`;
-    return { state: changed(s, now, reason, { rate }), effects: [{ type: 'changed', reason }] };
+    const how = s.phase === 'slow-start' ? ' (slow start)' : recovering ? ` (recovery toward ${s.lastGood} msg/s)` : '';
+    const reason = `healthy for ${((now - s.changedAt) / 1000).toFixed(0)} s (${s.since.delivered} delivered, none deferred) → rate ${s.rate} → ${rate} msg/s${how}`;
+    const phase = s.phase === 'slow-start' ? 'slow-start' : recovering && rate < s.lastGood ? 'recovery' : 'steady';
+    return { state: changed(s, now, reason, { rate, phase, lastGood, backingOff: false }), effects: [{ type: 'changed', reason }] };
   }
-  return { state: s, effects: [] };
+  // No change this interval: the evidence starts over (the limits and the reason stay).
+  return { state: { ...s, since: { delivered: 0, deferrals: 0, blocks: 0 }, windowAt: now, saturated: false }, effects: [] };
 }
 
 /** One attempt's (or complaint's) feedback on a lane. Internal signals never change anything. */
@@ -201,7 +251,8 @@ export function observe(s: LaneState, fb: Feedback, ctx: LaneContext): { state: 
   if (fb.kind === 'internal') return { state: s, effects: [] };
   const effects: Effect[] = [];
   let state = s;
-  if (fb.kind !== 'complaint' && fb.startedAt >= state.changedAt) {
+  // Deliveries count when they finish in the window; deferrals only for attempts started after the last change.
+  if (fb.kind === 'delivered' || ((fb.kind === 'deferral' || fb.kind === 'block') && fb.startedAt >= state.changedAt)) {
     const since = { ...state.since };
     if (fb.kind === 'delivered') since.delivered++;
     if (fb.kind === 'deferral') since.deferrals++;
@@ -239,7 +290,11 @@ export function sentToday(s: LaneState, now: number): number {
 
 /** Operator actions: suspend for a duration, resume. */
 export function operatorSuspend(s: LaneState, now: number, durationS: number, who: string): LaneState {
-  return changed(s, now, `suspended by ${who} for ${durationS} s`, { suspendedUntil: now + durationS * 1000 });
+  return operatorSuspendUntil(s, now, now + durationS * 1000, who);
+}
+/** Suspends until an absolute time (a broadcast operator command: every instance ends it at the same moment). */
+export function operatorSuspendUntil(s: LaneState, now: number, until: number, who: string): LaneState {
+  return changed(s, now, `suspended by ${who} for ${Math.round((until - now) / 1000)} s`, { suspendedUntil: until });
 }
 export function operatorResume(s: LaneState, now: number, who: string): LaneState {
   return changed(s, now, `resumed by ${who}`, { suspendedUntil: 0, disabledUntil: 0 });

@@ -9,6 +9,8 @@ export interface Resolved {
   /** The domain rule that applied, if any: it gives the domain a lane of its own. */
   domainRule?: string;
   knobs: Knobs;
+  /** The TLS policy a layer sets explicitly (handed to the sender as Delivery.tls); undefined: the sender's default. */
+  tls?: Knobs['tls'];
   adaptive: Adaptive;
   automation: AutomationRule[];
   warmup: number[];
@@ -46,13 +48,18 @@ export function domainRuleOf(rules: Pick<ShapingRules, 'domains'>, domain: strin
 export function resolve(rules: ShapingRules, q: { domain: string; mxHosts: readonly string[]; sourceIp?: string | undefined }): Resolved {
   const layers = ['defaults'];
   let knobs: Knobs = { ...rules.defaults };
+  let tls = rules.tlsInDefaults ? rules.defaults.tls : undefined;
+  const layer = (k: Partial<Knobs>) => {
+    knobs = { ...knobs, ...k };
+    if (k.tls !== undefined) tls = k.tls;
+  };
   let adaptive: Adaptive = { ...rules.adaptive };
   let automation = [...rules.automation];
   let warmup = rules.warmup;
   const provider = providerOf(rules, q.mxHosts);
   if (provider) {
     layers.push(`provider ${provider.name}`);
-    knobs = { ...knobs, ...provider.knobs };
+    layer(provider.knobs);
     adaptive = { ...adaptive, ...provider.adaptive };
     automation = [...provider.automation, ...automation];
     if (provider.warmup) warmup = provider.warmup;
@@ -60,16 +67,16 @@ export function resolve(rules: ShapingRules, q: { domain: string; mxHosts: reado
   const domainRule = domainRuleOf(rules, q.domain);
   if (domainRule) {
     layers.push(`domain ${domainRule.name}`);
-    knobs = { ...knobs, ...domainRule.knobs };
+    layer(domainRule.knobs);
   }
   const ip = q.sourceIp === undefined ? undefined : rules.sourceIps.get(q.sourceIp);
   if (ip) {
     layers.push(`sourceIp ${ip.ip}`);
-    knobs = { ...knobs, ...ip.knobs };
+    layer(ip.knobs);
     const perProvider = provider ? ip.providers.get(provider.name) : undefined;
     if (perProvider) {
       layers.push(`sourceIp ${ip.ip} provider ${provider!.name}`);
-      knobs = { ...knobs, ...perProvider };
+      layer(perProvider);
     }
   }
   // A connection rate caps the message rate: each connection carries messagesPerConnection.
@@ -79,6 +86,7 @@ export function resolve(rules: ShapingRules, q: { domain: string; mxHosts: reado
     ...(provider ? { provider: provider.name } : {}),
     ...(domainRule ? { domainRule: domainRule.name } : {}),
     knobs,
+    ...(tls !== undefined ? { tls } : {}),
     adaptive: { ...adaptive, maxRate: Math.min(adaptive.maxRate, connCap) },
     automation,
     warmup,

@@ -45,6 +45,8 @@ export interface SourceIpRule {
 
 export interface ShapingRules {
   defaults: Knobs;
+  /** Whether the file's defaults set `tls` (else the sender's own default applies where no layer sets it). */
+  tlsInDefaults?: boolean;
   adaptive: Adaptive;
   automation: AutomationRule[];
   ratios: Ratios;
@@ -88,7 +90,7 @@ function knobsOf(v: unknown, where: string, errors: Errors, extra: readonly stri
   return out;
 }
 
-const ADAPTIVE_KEYS = ['enabled', 'minRate', 'maxRate', 'increase', 'decrease', 'intervalS', 'slowStart'] as const;
+const ADAPTIVE_KEYS = ['enabled', 'minRate', 'maxRate', 'increase', 'decrease', 'intervalS', 'slowStart', 'recovery'] as const;
 function adaptiveOf(v: unknown, where: string, errors: Errors): Partial<Adaptive> {
   const out: Partial<Adaptive> = {};
   if (v === undefined || v === null) return out;
@@ -103,7 +105,7 @@ function adaptiveOf(v: unknown, where: string, errors: Errors): Partial<Adaptive
       else out.enabled = n;
     } else if (typeof n !== 'number' || !(n > 0)) errors.push(`${where}.${k}: must be a positive number`);
     else if (k === 'decrease' && n >= 1) errors.push(`${where}.decrease: a factor below 1`);
-    else if (k === 'slowStart' && n < 1) errors.push(`${where}.slowStart: a factor of at least 1`);
+    else if ((k === 'slowStart' || k === 'recovery') && n < 1) errors.push(`${where}.${k}: a factor of at least 1`);
     else (out as Record<string, number>)[k] = n;
   }
   if (out.minRate !== undefined && out.maxRate !== undefined && out.minRate > out.maxRate) errors.push(`${where}: minRate above maxRate`);
@@ -285,5 +287,6 @@ export function parseShapingRules(text: string): { ok: true; rules: ShapingRules
   }
   for (const ip of sourceIps.values()) for (const p of ip.providers.keys()) if (!providers.some((x) => x.name === p)) errors.push(`sourceIps."${ip.ip}".providers.${p}: no such provider`);
 
-  return errors.length ? { ok: false, errors } : { ok: true, rules: { defaults, adaptive, automation, ratios, warmup, providers, domains, sourceIps } };
+  const tlsInDefaults = isMap(doc.defaults) && doc.defaults.tls !== undefined;
+  return errors.length ? { ok: false, errors } : { ok: true, rules: { defaults, tlsInDefaults, adaptive, automation, ratios, warmup, providers, domains, sourceIps } };
 }

@@ -101,18 +101,21 @@ test('AIMD: additive increase while healthy and saturated, multiplicative decrea
   const s0 = newLane(CTX, 0);
   const sat = (s: LaneState) => markSaturated(s);
   const rows: [string, (s: LaneState) => LaneState, number][] = [
-    // an increase needs a full interval's worth (80 %) of deliveries at the current rate: 10 msg/s × 10 s × 0.8 = 80
-    ['healthy but not saturated: no increase', (s) => run(s, delivered(80, 100, 11_000)), 10],
-    ['healthy and saturated after the interval: +2', (s) => run(sat(s), delivered(80, 100, 11_000)), 12],
-    ['healthy and saturated, too few deliveries yet: no change', (s) => run(sat(s), delivered(79, 100, 11_000)), 10],
+    // an increase needs 80 % of the current rate delivered over the window (at least an interval): 10 msg/s × 10 s × 0.8 = 80
+    ['healthy but not saturated: no increase', (s) => run(s, delivered(80, 100, 10_000)), 10],
+    ['healthy and saturated after the interval: +2', (s) => run(sat(s), delivered(80, 100, 10_000)), 12],
+    ['healthy and saturated, too few deliveries: no change', (s) => run(sat(s), delivered(79, 100, 10_000)), 10],
+    // measured over the window's real length: 80 deliveries in 12 s is 6.7 msg/s, not proof of 10
+    ['80 deliveries over 12 s: not proof of 10 msg/s', (s) => run(sat(s), delivered(80, 100, 12_000)), 10],
+    ['96 deliveries over 12 s: proof', (s) => run(sat(s), delivered(96, 100, 12_000)), 12],
     ['healthy and saturated before the interval: no change', (s) => run(sat(s), delivered(80, 100, 5_000)), 10],
     ['a deferral then the interval: ×0.5', (s) => run(s, [fb('deferral', 2_000, '451 4.3.2 try later'), fb('delivered', 11_000)]), 5],
     ['a deferral before the interval: no change yet', (s) => run(s, [fb('deferral', 2_000, '451 4.3.2 try later')]), 10],
     ['a block counts like a deferral', (s) => run(s, [fb('block', 11_000, '554 5.7.1 blocked')]), 5],
-    ['greylisting is not a rate signal', (s) => run(sat(s), [fb('recipient-soft', 2_000, '451 4.7.1 Greylisted'), ...delivered(80, 100, 11_000)]), 12],
+    ['greylisting is not a rate signal', (s) => run(sat(s), [fb('recipient-soft', 2_000, '451 4.7.1 Greylisted'), ...delivered(80, 100, 10_000)]), 12],
     ['internal errors are not a signal', (s) => run(s, [fb('internal', 11_000, 'ETIMEDOUT')]), 10],
     ['never below minRate', (s) => run({ ...s, rate: 1.5 }, [fb('deferral', 11_000, '451 4.3.2')]), 1],
-    ['never above maxRate', (s) => run(sat({ ...s, rate: 39.5 }), delivered(316, 100, 11_000)), 40],
+    ['never above maxRate', (s) => run(sat({ ...s, rate: 39.5 }), delivered(316, 100, 10_000)), 40],
   ];
   for (const [name, f, rate] of rows) assert.equal(f(s0).rate, rate, name);
   // slow start: multiplicative growth until the first deferral
@@ -128,7 +131,7 @@ adaptive: { enabled: true, maxRate: 100, increase: 1, decrease: 0.5, intervalS: 
   }
   s = observe(s, fb('deferral', 4_100, '421 4.7.0 try later', 4_050), slow).state; // end of slow start at once: back to the last healthy rate
   rates.push(s.rate);
-  s = run(markSaturated(s), delivered(25, 4_200, 5_200), slow); // steady: +1 after 0.8 × 32 = 25 deliveries
+  s = run(markSaturated(s), delivered(25, 4_200, 5_100), slow); // steady: +1 after 0.8 × 32 × 1 s = 25 deliveries
   rates.push(s.rate);
   assert.deepEqual(rates, [8, 16, 32, 64, 32, 33]);
   assert.equal(s.phase, 'steady');
@@ -175,4 +178,112 @@ test('warm-up: daily allowance per provider; new IPs first, overflow to warm IPs
     [[{ ip: 'warm1', left: undefined, unavailable: true }], 0, undefined],
   ];
   for (const [c, turn, want] of pick) assert.equal(chooseSourceIp(c, turn), want, JSON.stringify(c));
+});
+
+test('recovery: after a run of decreases the rate returns × recovery per healthy interval to the last healthy rate, then grows additively', () => {
+  const ctx = ctxOf(`
+defaults: { messagesPerSecond: 4 }
+adaptive: { enabled: true, minRate: 1, maxRate: 100, increase: 1, decrease: 0.5, intervalS: 1, slowStart: 2, recovery: 2 }
+`);
+  let s = newLane(ctx, 0);
+  let t = 0;
+  const healthy = () => {
+    s = run(markSaturated(s), delivered(Math.max(1, Math.floor(0.8 * s.rate)), t + 20, t + 1020), ctx);
+    t += 1000;
+    return s;
+  };
+  const deferred = () => {
+    s = run(s, [fb('deferral', t + 1020, '421 4.7.0 [TSS04] deferred', t + 20)], ctx);
+    t += 1000;
+    return s;
+  };
+  const steps: [string, () => LaneState, number, LaneState['phase'], number][] = [
+    // step, rate after, phase after, last healthy rate after
+    ['slow start', healthy, 8, 'slow-start', 4],
+    ['slow start', healthy, 16, 'slow-start', 8],
+    ['first deferral: end of slow start, back to the last healthy rate', deferred, 8, 'steady', 8],
+    ['additive', healthy, 9, 'steady', 8],
+    ['healthy at 9', healthy, 10, 'steady', 9],
+    ['a probe above the last healthy rate fails: ×0.5, last healthy kept', deferred, 5, 'recovery', 9],
+    // a block: deferrals whatever the rate; the run of decreases keeps the last healthy rate
+    ['block', deferred, 2.5, 'recovery', 9],
+    ['block', deferred, 1.25, 'recovery', 9],
+    ['block', deferred, 1, 'recovery', 9],
+    ['block lifted: × 2', healthy, 2, 'recovery', 9],
+    ['× 2', healthy, 4, 'recovery', 9],
+    ['× 2', healthy, 8, 'recovery', 9],
+    ['capped at the last healthy rate', healthy, 9, 'steady', 9],
+    ['then additive', healthy, 10, 'steady', 9],
+    ['healthy at 10: it becomes the last healthy rate', healthy, 11, 'steady', 10],
+    ['probe fails', deferred, 5.5, 'recovery', 10],
+    ['recovering', healthy, 10, 'steady', 10],
+    // the receiver lowered its limit: a deferral at the known-good rate (not while backing off) lowers it
+    ['deferral at the last healthy rate: it is not healthy any more', deferred, 5, 'steady', 5],
+    ['additive from there', healthy, 6, 'steady', 5],
+  ];
+  for (const [name, step, rate, phase, lastGood] of steps) {
+    step();
+    assert.deepEqual([s.rate, s.phase, s.lastGood], [rate, phase, lastGood], name);
+  }
+  // recovery: 1 turns it off (additive only after a decrease)
+  const off = ctxOf(`
+defaults: { messagesPerSecond: 10 }
+adaptive: { enabled: true, minRate: 1, maxRate: 100, increase: 1, decrease: 0.5, intervalS: 1, recovery: 1 }
+`);
+  s = { ...newLane(off, 0), lastGood: 10 };
+  t = 0;
+  s = run(s, [fb('deferral', 1020, '421 4.7.0 [TSS04] deferred', 20)], off);
+  t = 1000;
+  s = run(markSaturated(s), delivered(4, t + 20, t + 1020), off);
+  assert.deepEqual([s.rate, s.phase], [6, 'steady']);
+});
+
+test('a lower-rate action is a decrease: recovery to the last healthy rate once its hold ends', () => {
+  const ctx = ctxOf(`
+defaults: { messagesPerSecond: 10 }
+adaptive: { enabled: true, minRate: 1, maxRate: 100, increase: 1, decrease: 0.5, intervalS: 1, recovery: 2 }
+`);
+  // probing above the last healthy rate (12 > 10): the action lowers the rate, the known-good rate stays
+  const s0 = { ...newLane(ctx, 0), rate: 12, lastGood: 10 };
+  let s = applyAction(s0, { type: 'lower-rate', factor: 0.25 }, 5, 0, 'test', ctx).state;
+  assert.deepEqual([s.rate, s.phase, s.lastGood, s.holdUntil], [3, 'recovery', 10, 5000]);
+  // deliveries at 3 msg/s, messages waiting all along (the shaper marks the lane saturated before each feedback)
+  const steady = (st: LaneState, from: number, to: number) => {
+    for (let t = from; t <= to; t += 1000 / 3) st = observe(markSaturated(st), fb('delivered', Math.round(t), undefined, Math.round(t) - 100), ctx).state;
+    return st;
+  };
+  s = steady(s, 100, 4900); // held: no increase
+  assert.equal(s.rate, 3);
+  s = steady(s, 5000, 6000); // the hold is over: 3 msg/s proved, × 2 toward the last healthy rate
+  assert.deepEqual([s.rate, s.phase], [6, 'recovery']);
+  // at the known-good rate: the receiver says it is not good any more
+  s = applyAction({ ...s0, rate: 10 }, { type: 'lower-rate', factor: 0.25 }, 5, 0, 'test', ctx).state;
+  assert.deepEqual([s.rate, s.phase, s.lastGood], [2.5, 'steady', 2.5]);
+});
+
+test('ratio rules (Momentum style): complaints 0.2 % of deliveries → throttle down, 0.5 % → suspend', () => {
+  const ctx: LaneContext = { ...CTX, ratios: { ...BASE_RATIOS, complaint: { ...BASE_RATIOS.complaint, minSamples: 1000 } } };
+  // n deliveries, then c complaints (complaints arrive after the deliveries they are about)
+  const events = (delivered: number, complaints: number) => [
+    ...Array.from({ length: delivered }, (_, i) => fb('delivered', 1000 + i)),
+    ...Array.from({ length: complaints }, (_, i): Feedback => ({ kind: 'complaint', at: 5000 + i, startedAt: 5000 + i })),
+  ];
+  const rows: [number, number, number, boolean][] = [
+    // deliveries, complaints, rate, suspended
+    [1000, 1, 10, false], // 0.1 %
+    [1000, 2, 5, false], // 0.2 %: throttle down (× decrease)
+    [1000, 3, 5, false], // throttled once per window
+    [1000, 5, 5, true], // 0.5 %: suspend
+    [999, 9, 10, false], // below minSamples (deliveries)
+    [0, 3, 10, false], // complaints without deliveries in the window
+  ];
+  for (const [d, c, rate, suspended] of rows) {
+    const s = run(newLane(ctx, 0), events(d, c), ctx);
+    assert.deepEqual([s.rate, s.suspendedUntil > 0], [rate, suspended], `${c} complaints / ${d} deliveries`);
+  }
+  const s = run(newLane(ctx, 0), events(1000, 5), ctx);
+  assert.match(s.reason, /complaint ratio 0\.50 % ≥ 0\.5 % over 1000 attempts → suspend for 14400 s/);
+  // a complaint is never an AIMD signal or an automation input
+  const quiet = observe(newLane(ctx, 0), { kind: 'complaint', at: 1000, startedAt: 1000, reply: '421 4.7.28' }, ctx).state;
+  assert.deepEqual([quiet.rate, quiet.since, quiet.ratio.complaints], [10, { delivered: 0, deferrals: 0, blocks: 0 }, 1]);
 });

@@ -55,13 +55,27 @@ test('layering: defaults → provider (MX suffix, longest wins) → domain → s
   }
 });
 
+test('TLS policy handed to the sender: only when a layer sets it (else the sender\'s default applies)', () => {
+  const withDefault = parse(`${RULES.replace('defaults: { messagesPerSecond: 100,', 'defaults: { tls: disabled, messagesPerSecond: 100,')}\n`);
+  const rows: [ShapingRules, string, string[], string | undefined, string | undefined][] = [
+    // rules, domain, MX hosts, source IP, Resolved.tls
+    [parse(RULES), 'gmail.com', ['gmail-smtp-in.l.google.com'], undefined, 'required'],
+    [parse(RULES), 'other.example', ['mx.other.example'], undefined, undefined],
+    [parse(RULES), 'x.example', ['mx.alt.google.com'], undefined, undefined], // google-alt sets none
+    [withDefault, 'other.example', ['mx.other.example'], undefined, 'disabled'],
+    [withDefault, 'gmail.com', ['gmail-smtp-in.l.google.com'], '192.0.2.10', 'required'],
+    [parse(`${RULES}\n  192.0.2.11: { tls: opportunistic }\n`), 'gmail.com', ['gmail-smtp-in.l.google.com'], '192.0.2.11', 'opportunistic'],
+  ];
+  for (const [rules, domain, mxHosts, sourceIp, tls] of rows) assert.equal(resolve(rules, { domain, mxHosts, sourceIp }).tls, tls, `${domain} from ${sourceIp}`);
+});
+
 test('parser: every structural error is reported with its path', () => {
   const p = parseShapingRules(`
 defaults: { messagesPerSecond: -1, tls: sometimes }
 providers:
   x: { match: [.x.example], maxConections: 3, automation: [{ pattern: '(', action: explode }] }
 domains: { a.example: { maxConnections: 1.5 } }
-adaptive: { decrease: 2 }
+adaptive: { decrease: 2, recovery: 0.5 }
 sourceIps: { 192.0.2.1: { providers: { nope: {} }, warmupStart: yesterday } }
 extra: 1
 `);
@@ -72,6 +86,7 @@ extra: 1
     'defaults.messagesPerSecond: must be a positive number',
     'defaults.tls: one of opportunistic, required, disabled',
     'adaptive.decrease: a factor below 1',
+    'adaptive.recovery: a factor of at least 1',
     'providers.x.maxConections: unknown key',
     'providers.x.automation[0].pattern: Invalid regular expression',
     'providers.x.automation[0].action: one of suspend, lower-rate, lower-connections, disable-ip, bounce-queue',

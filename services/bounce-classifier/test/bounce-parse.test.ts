@@ -235,6 +235,11 @@ test('intake: events for matched reports, dead letters for unmatched ones, nothi
   assert.equal(unmatched.result, 'unmatched');
   const dl = DeadLetterCodec.decode(Buffer.from(unmatched.records[0]!.value as string));
   assert.ok(dl.ok && dl.value.error.code === 'bounce_unmatched');
+  // a complaint names the sending IP of the reported message (ARF Source-IP), for the throttle's complaint ratio
+  const fbl = decideIntake(Buffer.from(arfReport('c@example.net', { to: 'c@example.net' })), env, rules, opts, now);
+  const ce = MtaEventCodec.decode(Buffer.from(fbl.records[0]!.value as string));
+  assert.ok(ce.ok && ce.value.event === 'complaint' && ce.value.sourceIp === '192.0.2.1');
+  assert.ok(ev.ok && ev.value.sourceIp === undefined, 'bounces do not carry it');
   assert.deepEqual(decideIntake(Buffer.from(vacationReply('z@example.net')), env, rules, opts, now).records, []);
   assert.equal(decideIntake(Buffer.from(normalMail()), env, rules, opts, now).result, 'not_bounce');
 });

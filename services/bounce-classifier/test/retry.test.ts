@@ -59,6 +59,7 @@ function delivery(over: Partial<Delivery> = {}): Delivery {
     releasedAt: new Date(T0).toISOString(),
     limits: { maxConnections: 2, messagesPerConnection: 50 },
     sourceIp: '192.0.2.10',
+    tls: 'required',
     ...over,
   };
 }
@@ -127,6 +128,7 @@ test('soft bounce with time left: soft_bounce (status unchanged, nextAttemptAt) 
   assert.equal(r.message.attempt, 2);
   assert.equal(r.message.lastFailure?.category, 'greylisted');
   assert.equal((r.message as Record<string, unknown>).sourceIp, undefined, 'the throttle chooses the source again');
+  assert.equal((r.message as Record<string, unknown>).tls, undefined, 'the throttle sets the TLS policy again');
   assert.ok(QueuedMessageCodec.check.Check(r.message));
   assert.equal(out[1]!.headers?.[RETRY_NOT_BEFORE_HEADER], String(T0 + 1 * M));
 

@@ -11,7 +11,7 @@ import type { MxLookup } from './mx.ts';
 import { DEFAULT_SMTP_PORT, hostPort, routeFor, type Routes } from './routes.ts';
 import { failureReply, judgeTransportError, successReply, toSendError, type SendError } from './smtp-result.ts';
 import { chooseSource } from './source-ip.ts';
-import { configuredTls, effectiveTls, type ConfiguredTls, type TlsMode, type TlsPolicies } from './tls-policy.ts';
+import { configuredTls, deliveryTls, type ConfiguredTls, type TlsMode, type TlsPolicies } from './tls-policy.ts';
 import type { MtaSts, StsPolicy } from './mta-sts.ts';
 import type { PoolMessage, SendInfo, TransportTarget } from './transports.ts';
 
@@ -110,11 +110,11 @@ export function createDeliver(deps: DeliverDeps): Deliver {
   let rotation = 0;
   const step = deps.step ?? (<T>(_p: string, _s: string, fn: () => Promise<T>) => fn());
 
-  async function target(domain: string): Promise<Target> {
+  async function target(domain: string, requested?: ConfiguredTls): Promise<Target> {
     const explicit = configuredTls(domain, deps.tlsPolicies);
     const route = deps.routes ? routeFor(domain, deps.routes) : undefined;
     if (route) {
-      return { ok: true, hops: [{ name: route.host, port: route.port, resolve: false }], site: hostPort(route.host, route.port), via: 'route', tls: effectiveTls(explicit, defaultTls, false) };
+      return { ok: true, hops: [{ name: route.host, port: route.port, resolve: false }], site: hostPort(route.host, route.port), via: 'route', tls: deliveryTls(explicit, requested, defaultTls, false) };
     }
     const [mx, sts] = await Promise.all([deps.mx.mx(domain), deps.mtaSts && explicit !== 'disabled' ? deps.mtaSts.policy(domain) : undefined]);
     if (!mx.ok) return mx;
@@ -125,7 +125,7 @@ export function createDeliver(deps: DeliverDeps): Deliver {
       hops: hosts.slice(0, maxHosts).map((h) => ({ name: h.name, port: smtpPort, resolve: isIP(h.name) === 0 })),
       site: mx.site,
       via: mx.via,
-      tls: effectiveTls(explicit, defaultTls, enforce !== undefined),
+      tls: deliveryTls(explicit, requested, defaultTls, enforce !== undefined),
       ...(enforce ? { sts: enforce } : {}),
     };
   }
@@ -154,7 +154,7 @@ export function createDeliver(deps: DeliverDeps): Deliver {
     const base = attemptBase(d, startedAt);
     const finished = () => new Date(now()).toISOString();
 
-    const t = await step('dns', 'dns', () => target(d.recipientDomain), { 'mta.domain': d.recipientDomain });
+    const t = await step('dns', 'dns', () => target(d.recipientDomain, d.tls), { 'mta.domain': d.recipientDomain });
     if (!t.ok) {
       const { error, smtp } = dnsError(t);
       return { ...base, finishedAt: finished(), outcome: 'failed', smtp, error };

@@ -71,3 +71,12 @@ export function effectiveTls(explicit: ConfiguredTls | undefined, fallback: Conf
   if (stsEnforced) return 'mta-sts';
   return explicit ?? fallback;
 }
+
+/**
+ * The mode of a delivery whose shaping rule asks for a TLS policy (`Delivery.tls`): it replaces
+ * the default (MTA_SMTP_TLS), but MTA_TLS_POLICY's own entry for the domain still wins (so an
+ * explicit `required` is never weakened) and an MTA-STS `enforce` policy is never weakened.
+ */
+export function deliveryTls(explicit: ConfiguredTls | undefined, requested: ConfiguredTls | undefined, fallback: ConfiguredTls, stsEnforced: boolean): TlsMode {
+  return effectiveTls(explicit, explicit === undefined && requested !== undefined ? requested : fallback, stsEnforced);
+}

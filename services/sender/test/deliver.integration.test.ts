@@ -287,3 +287,14 @@ test('throughput through deliver() on one pool', async (t) => {
   assert.equal(attempts.filter((a) => a.outcome === 'delivered').length, N);
   t.diagnostic(`${N} messages in ${ms.toFixed(0)} ms: ${Math.round((N / ms) * 1000)} msg/s (SMTP server in the same process)`);
 });
+
+test("the shaping rule's TLS policy on the delivery (Delivery.tls) replaces the default", async () => {
+  const before = smtp.received.length;
+  const plain = checked(await deliver(to('tls-off', 'ok.test', { tls: 'disabled' })));
+  assert.equal(plain.outcome, 'delivered');
+  assert.equal(plain.tls, undefined, 'no STARTTLS although the server offers it');
+  assert.equal(smtp.received[before]!.secure, false);
+  const required = checked(await deliver(to('tls-on', 'ok.test', { tls: 'required' })));
+  assert.equal(required.outcome, 'delivered');
+  assert.equal(required.tls?.policy, 'required');
+});

@@ -6,7 +6,7 @@ import { domainSignatures, planSignatures } from '../src/dkim-plan.ts';
 import type { DkimSignature } from '../src/dkim-sign.ts';
 import { stsRecordId } from '../src/mta-sts.ts';
 import { chooseSource, fnv1a } from '../src/source-ip.ts';
-import { configuredTls, effectiveTls, parseTlsPolicies } from '../src/tls-policy.ts';
+import { configuredTls, deliveryTls, effectiveTls, parseTlsPolicies } from '../src/tls-policy.ts';
 
 test('MTA_TLS_POLICY parsing: modes, parent patterns, every error reported', () => {
   const ok = parseTlsPolicies(' gmail.com=required , .example.org=disabled,Example.NET=opportunistic ');
@@ -37,6 +37,25 @@ test('TLS mode of a domain (table)', () => {
   ];
   for (const [domain, sts, want] of rows) assert.equal(effectiveTls(configuredTls(domain, p), 'opportunistic', sts), want, `${domain} sts=${sts}`);
   assert.equal(effectiveTls(configuredTls('x.test', undefined), 'required', false), 'required');
+});
+
+test('TLS mode with the shaping rule\'s policy on the delivery (table): it replaces the default, never weakens MTA_TLS_POLICY or MTA-STS enforce', () => {
+  const r = parseTlsPolicies('gmail.com=required,broken.test=disabled,plain.test=opportunistic');
+  assert.ok(r.ok);
+  const rows: [string, 'opportunistic' | 'required' | 'disabled' | undefined, 'opportunistic' | 'required' | 'disabled', boolean, string][] = [
+    // domain, Delivery.tls, default (MTA_SMTP_TLS), MTA-STS enforce, expected mode
+    ['other.test', undefined, 'opportunistic', false, 'opportunistic'],
+    ['other.test', 'required', 'opportunistic', false, 'required'],
+    ['other.test', 'disabled', 'opportunistic', false, 'disabled'],
+    ['other.test', 'opportunistic', 'required', false, 'opportunistic'], // wins over the default
+    ['other.test', 'disabled', 'opportunistic', true, 'mta-sts'], // never weakens MTA-STS enforce
+    ['other.test', 'opportunistic', 'opportunistic', true, 'mta-sts'],
+    ['gmail.com', 'opportunistic', 'opportunistic', false, 'required'], // never weakens an explicit required
+    ['gmail.com', 'disabled', 'opportunistic', false, 'required'],
+    ['plain.test', 'required', 'opportunistic', false, 'opportunistic'], // the domain's own entry wins
+    ['broken.test', 'required', 'opportunistic', true, 'disabled'], // the operator's escape hatch stays
+  ];
+  for (const [domain, requested, fallback, sts, want] of rows) assert.equal(deliveryTls(configuredTls(domain, r.policies), requested, fallback, sts), want, `${domain} ${requested} ${fallback} sts=${sts}`);
 });
 
 test('source address choice (table)', () => {

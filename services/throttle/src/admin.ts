@@ -2,7 +2,7 @@ import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ShapingRules } from '@mta/shaping';
 import type { Limiter } from './limiter.ts';
-import type { Lane, Shaper } from './shaper.ts';
+import type { Lane, Selector, Shaper } from './shaper.ts';
 
 const iso = (ms: number) => (ms > 0 ? new Date(ms).toISOString() : null);
 
@@ -22,6 +22,7 @@ function laneView(shaper: Shaper, limiter: Limiter, l: Lane) {
     suspendedUntil: iso(lim.suspendedUntil),
     disabledUntil: iso(lim.disabledUntil),
     phase: s.phase,
+    lastHealthyRate: s.lastGood > 0 ? s.lastGood : null,
     lastChange: { at: iso(s.changedAt), reason: s.reason },
     sinceLastChange: s.since,
     sentToday: s.sentToday,
@@ -54,14 +55,17 @@ export function adminRoutes(deps: { shaper: Shaper; limiter: Limiter; rules: () 
     return true;
   };
   type Sel = { key?: string; site?: string; provider?: string; ip?: string; durationS?: number; by?: string };
+  const selectorOf = (b: Sel): Selector => {
+    const sel: Selector = {};
+    for (const k of ['key', 'site', 'provider', 'ip'] as const) if (typeof b[k] === 'string') sel[k] = b[k];
+    return sel;
+  };
   const selection = (b: Sel, reply: FastifyReply): Lane[] | undefined => {
-    if (b.key === undefined && b.site === undefined && b.provider === undefined) {
+    if (typeof b.key !== 'string' && typeof b.site !== 'string' && typeof b.provider !== 'string') {
       void reply.code(400).send({ error: 'give provider, site or key (and optionally ip)' });
       return undefined;
     }
-    const sel: Sel = {};
-    for (const k of ['key', 'site', 'provider', 'ip'] as const) if (typeof b[k] === 'string') sel[k] = b[k];
-    return shaper.select(sel);
+    return shaper.select(selectorOf(b));
   };
   return (app: FastifyInstance) => {
     app.get('/shaping/lanes', async (req) => {
@@ -91,16 +95,17 @@ export function adminRoutes(deps: { shaper: Shaper; limiter: Limiter; rules: () 
       if (typeof b.durationS !== 'number' || !(b.durationS > 0)) return reply.code(400).send({ error: 'durationS: a positive number of seconds' });
       const lanes = selection(b, reply);
       if (!lanes) return reply;
-      shaper.suspend(lanes, b.durationS, `operator${b.by ? ` ${b.by}` : ''}`);
-      return { suspended: lanes.map((l) => l.key), until: new Date(Date.now() + b.durationS * 1000).toISOString() };
+      // Applied here and broadcast on the state topic: every throttle instance suspends its own lanes of the selection.
+      const here = shaper.operator('suspend', selectorOf(b), b.by ?? '', b.durationS);
+      return { suspended: here.map((l) => l.key), until: new Date(Date.now() + b.durationS * 1000).toISOString() };
     });
     app.post('/shaping/resume', async (req, reply) => {
       if (!authorized(req, reply)) return reply;
       const b = (req.body ?? {}) as Sel;
       const lanes = selection(b, reply);
       if (!lanes) return reply;
-      shaper.resume(lanes, `operator${b.by ? ` ${b.by}` : ''}`);
-      return { resumed: lanes.map((l) => l.key) };
+      const here = shaper.operator('resume', selectorOf(b), b.by ?? '');
+      return { resumed: here.map((l) => l.key) };
     });
   };
 }

@@ -35,5 +35,11 @@ export const throttleKeys = {
   mxCacheTtlS: int('MTA_MX_CACHE_TTL_S', 'How long a domain\'s MX answer (its site) is cached.', 300, 0, 86_400),
   ipPools: ipPoolsKey('MTA_IP_POOLS', 'Source IP pools the throttle chooses from: pool=ip[/ehlo],...;pool2=... (unset = the OS picks).', () => hostname()),
   windowS: num('MTA_THROTTLE_WINDOW_S', 'In-flight window per lane, in seconds of its rate: released messages not yet seen back as attempts (0 = off).', 3, 0, 3600),
+  ownership: oneOf(
+    'MTA_THROTTLE_OWNERSHIP',
+    "Who owns a lane with several throttle instances: domain = mta.queue's partitioning (a site's domains may be on several instances, each applying the site's full limit); site = a hop through mta.queue.site keyed by site, so one instance owns each site and its limits hold across instances (docs/shaping.md §5).",
+    ['domain', 'site'] as const,
+    'domain',
+  ),
   adminToken: optionalStr('MTA_ADMIN_TOKEN', 'Bearer token for operator changes (suspend/resume); unset = changes refused.'),
 };

@@ -107,6 +107,7 @@ export function createThrottleHandler(deps: ThrottleDeps): Handler {
         releasedAt: now().toISOString(),
         limits: { maxConnections: lim.maxConnections, messagesPerConnection: lim.messagesPerConnection },
         ...(ip !== ANY_IP ? { sourceIp: ip } : {}),
+        ...(lane.resolved.tls !== undefined ? { tls: lane.resolved.tls } : {}),
       };
       return [{ topic: deps.topics.deliveries, key: m.recipientDomain, value: DeliveryCodec.encode(delivery) }];
     }

@@ -5,6 +5,7 @@ import { adminRoutes } from './admin.ts';
 import { throttleKeys } from './config.ts';
 import { createThrottleHandler, QueueBounced } from './handler.ts';
 import { createLearnHandler } from './learn.ts';
+import { createRekeyHandler } from './rekey.ts';
 import { Limiter } from './limiter.ts';
 import { Shaper } from './shaper.ts';
 import { createMxResolver, createSiteResolver } from './site.ts';
@@ -17,6 +18,8 @@ const limiter = new Limiter();
 const rules = () => config.rules.rules;
 const owner = `${config.kafkaClientId}-${randomUUID().slice(0, 8)}`;
 let state: StateTopic | undefined;
+/** The state topic from setup on (commands are queued by it until it has started). */
+let stateTopic: StateTopic | undefined;
 let countChange = () => {};
 const shaper = new Shaper({
   rules,
@@ -28,6 +31,7 @@ const shaper = new Shaper({
   },
   onLimits: (lane, lim) => limiter.update(lane.key, lim.messagesPerSecond, lim.burst),
   busy: (key) => limiter.busy(key),
+  onCommand: (cmd) => stateTopic?.write(cmd),
   onBounceQueue: (lane, reason) => limiter.rejectAll(lane.key, new QueueBounced(`queue bounced by automation: ${reason}`)),
 });
 const sites =
@@ -39,6 +43,7 @@ const handler = createThrottleHandler({ topics, limiter, shaper, sites, ...(conf
 await runStageService({
   service: 'throttle',
   config,
+  // With per-site ownership this stage only re-keys mta.queue by site (rekey.ts); the lanes' stage below reads mta.queue.site.
   inputTopic: topics.queue,
   deadLetterTopic: topics.deadLetter,
   routes: adminRoutes({ shaper, limiter, rules, token: config.adminToken }),
@@ -58,19 +63,32 @@ await runStageService({
         for (const l of shaper.lanes.values()) r.observe(shaper.limits(l).messagesPerSecond, { provider: l.resolved.provider ?? 'none', site: l.site, source_ip: l.ip });
       });
     const kafka = createKafka(config.kafkaBrokers, config.kafkaClientId, log);
-    const topicState = new StateTopic(kafka, topics.shaping, (r) => shaper.learn(r), log);
+    const topicState = new StateTopic(kafka, topics.shaping, (r) => (r.kind === 'command' ? shaper.command(r) : shaper.learn(r)), log);
+    stateTopic = topicState;
     const learn = new Stage({
       service: 'throttle-learn',
       kafka,
       // Every instance sees every attempt (a group of its own) and applies those of lanes it holds.
       groupId: `${config.groupId}-learn-${owner}`,
-      topics: [topics.attempts],
+      // Attempts (AIMD, automation, invalid-recipient ratio) and events (complaints: complaint ratio).
+      topics: [topics.attempts, topics.events],
       deadLetterTopic: topics.deadLetter,
       log,
       fromBeginning: false,
       maxInFlight: 5000,
-      handle: createLearnHandler({ shaper, sites, pools: (config.ipPools?.size ?? 0) > 0, onSignal: (kind) => signals.add(1, { kind }), settle: (key) => slots.settle(key) }),
+      handle: createLearnHandler({ shaper, sites, pools: (config.ipPools?.size ?? 0) > 0, eventsTopic: topics.events, onSignal: (kind) => signals.add(1, { kind }), settle: (key) => slots.settle(key) }),
     });
+    // The lanes wait for the learned state to be replayed, so that no lane starts from scratch.
+    const lanesHandler: typeof handler = async (rec) => {
+      await ready;
+      return handler(rec);
+    };
+    // Per-site ownership: mta.queue → (this service's stage, rekey.ts) → mta.queue.site keyed by site →
+    // the lanes' stage, one group shared by every instance: each site has one owner.
+    const siteLanes =
+      config.ownership === 'site'
+        ? new Stage({ service: 'throttle-lanes', kafka, groupId: `${config.groupId}-lanes`, topics: [topics.siteQueue], deadLetterTopic: topics.deadLetter, log, maxInFlight: config.maxInFlight, handle: lanesHandler })
+        : undefined;
     const admin = kafka.admin();
     // Learned state first, so no lane starts from scratch; then the learning stage.
     const ready = (async () => {
@@ -80,6 +98,7 @@ await runStageService({
       state = topicState;
       log.info({ records: n, topic: topics.shaping }, 'shaping state replayed');
       await learn.start();
+      await siteLanes?.start();
     })();
     ready.catch((err: Error) => log.error({ err: err.message }, 'shaping state / learning stage failed to start'));
     const sweeper = setInterval(() => {
@@ -87,13 +106,11 @@ await runStageService({
       slots.sweep();
     }, 60_000);
     return {
-      handle: async (rec) => {
-        await ready;
-        return handler(rec);
-      },
-      details: () => ({ waiting: limiter.waiting, lanes: shaper.lanes.size, learning: learn.ready }),
+      handle: siteLanes ? createRekeyHandler({ topics, sites }) : lanesHandler,
+      details: () => ({ waiting: limiter.waiting, lanes: shaper.lanes.size, learning: learn.ready, ownership: config.ownership, ...(siteLanes ? { siteLanes: siteLanes.ready } : {}) }),
       close: async () => {
         clearInterval(sweeper);
+        await siteLanes?.stop(2000).catch(() => undefined);
         await learn.stop(2000).catch(() => undefined);
         await topicState.stop().catch(() => undefined);
       },

@@ -7,6 +7,7 @@ import {
   observe,
   operatorResume,
   operatorSuspend,
+  operatorSuspendUntil,
   resolve,
   sentToday,
   warmupAllowance,
@@ -38,12 +39,51 @@ export interface Lane {
 
 export interface LearnedRecord {
   v: 1;
+  kind?: 'lane';
   key: string;
   ip: string;
   site: string;
   owner: string;
   updatedAt: string;
   state: LaneState;
+}
+
+/** Which lanes an operator command is about: exact key, site, provider name; optionally one source IP. */
+export interface Selector {
+  key?: string;
+  site?: string;
+  provider?: string;
+  ip?: string;
+}
+
+/**
+ * An operator's suspend/resume, broadcast on the state topic (key `cmd|<selector>`) so that
+ * every throttle instance applies it to the lanes it holds, and to lanes it creates later while
+ * the suspension lasts (compaction keeps the last command per selector: a restarted instance
+ * replays it).
+ */
+export interface OperatorCommand {
+  v: 1;
+  kind: 'command';
+  key: string;
+  action: 'suspend' | 'resume';
+  selector: Selector;
+  /** Suspend: until when (ms since epoch). */
+  until?: number;
+  by: string;
+  at: string;
+  owner: string;
+}
+
+export const selectorKey = (sel: Selector): string => `cmd|${JSON.stringify([sel.key ?? null, sel.site ?? null, sel.provider ?? null, sel.ip ?? null])}`;
+
+export function laneMatches(l: Pick<Lane, 'key' | 'site' | 'ip' | 'resolved'>, sel: Selector): boolean {
+  return (
+    (sel.key === undefined || l.key === sel.key) &&
+    (sel.site === undefined || l.site === sel.site) &&
+    (sel.provider === undefined || l.resolved.provider === sel.provider) &&
+    (sel.ip === undefined || l.ip === sel.ip)
+  );
 }
 
 export function laneKey(ip: string, site: string, domain?: string): string {
@@ -64,6 +104,8 @@ export interface ShaperOptions {
   onLimits?(lane: Lane, limits: EffectiveLimits): void;
   /** Messages are waiting for the lane now (demand above its rate). */
   busy?(key: string): boolean;
+  /** An operator command to broadcast to the other instances (the state topic). */
+  onCommand?(cmd: OperatorCommand): void;
 }
 
 /**
@@ -75,6 +117,8 @@ export class Shaper {
   readonly lanes = new Map<string, Lane>();
   /** State learned by any instance, from the compacted topic: a new lane starts from it. */
   readonly learned = new Map<string, LearnedRecord>();
+  /** Operator suspensions in force, by selector: lanes created later while they last start suspended. */
+  readonly standing = new Map<string, OperatorCommand>();
   private turn = 0;
   private readonly now: () => number;
 
@@ -90,9 +134,16 @@ export class Shaper {
     let lane = this.lanes.get(key);
     if (!lane) {
       const ctx: LaneContext = { knobs: resolved.knobs, adaptive: resolved.adaptive, automation: resolved.automation, ratios: rules.ratios };
+      // Learned state (rate, last healthy rate, suspensions, warm-up counts); fields a record predates keep their initial values.
       const learned = this.learned.get(key)?.state;
-      lane = { key, ip, site: site.site, hosts: site.hosts, ...(own ? { domain: own } : {}), resolved, ctx, state: learned ? { ...learned, hits: {} } : newLane(ctx, this.now()) };
+      lane = { key, ip, site: site.site, hosts: site.hosts, ...(own ? { domain: own } : {}), resolved, ctx, state: learned ? { ...newLane(ctx, this.now()), ...learned, hits: {} } : newLane(ctx, this.now()) };
       this.lanes.set(key, lane);
+      const now = this.now();
+      for (const c of this.standing.values()) {
+        if (c.until !== undefined && c.until > now && lane.state.suspendedUntil < c.until && laneMatches(lane, c.selector)) {
+          lane.state = operatorSuspendUntil(lane.state, now, c.until, `operator${c.by ? ` ${c.by}` : ''}`);
+        }
+      }
     }
     return lane;
   }
@@ -147,14 +198,41 @@ export class Shaper {
   }
 
   /** Lanes matching an operator selector: exact key, site, provider name, or recipient domain; optionally one IP. */
-  select(sel: { key?: string; site?: string; provider?: string; ip?: string }): Lane[] {
-    return [...this.lanes.values()].filter(
-      (l) =>
-        (sel.key === undefined || l.key === sel.key) &&
-        (sel.site === undefined || l.site === sel.site) &&
-        (sel.provider === undefined || l.resolved.provider === sel.provider) &&
-        (sel.ip === undefined || l.ip === sel.ip),
-    );
+  select(sel: Selector): Lane[] {
+    return [...this.lanes.values()].filter((l) => laneMatches(l, sel));
+  }
+
+  /**
+   * An operator's suspend (for durationS) or resume of the lanes a selector names: applied here at
+   * once and broadcast (onCommand) so every instance applies it to its own lanes. Returns the
+   * lanes of this instance it changed.
+   */
+  operator(action: 'suspend' | 'resume', selector: Selector, by: string, durationS = 0): Lane[] {
+    const now = this.now();
+    const cmd: OperatorCommand = { v: 1, kind: 'command', key: selectorKey(selector), action, selector, ...(action === 'suspend' ? { until: now + durationS * 1000 } : {}), by, at: new Date(now).toISOString(), owner: this.opts.owner };
+    const lanes = this.command(cmd);
+    this.opts.onCommand?.(cmd);
+    return lanes;
+  }
+
+  /** An operator command (this instance's, or another's from the state topic): idempotent. */
+  command(cmd: OperatorCommand): Lane[] {
+    const now = this.now();
+    const who = `operator${cmd.by ? ` ${cmd.by}` : ''}`;
+    const lanes = this.select(cmd.selector);
+    if (cmd.action === 'suspend') {
+      if (cmd.until === undefined || cmd.until <= now) return [];
+      this.standing.set(cmd.key, cmd);
+      for (const l of lanes.filter((x) => x.state.suspendedUntil < cmd.until!)) {
+        l.state = operatorSuspendUntil(l.state, now, cmd.until, who);
+        this.opts.onChange?.(l, l.state.reason);
+      }
+      return lanes;
+    }
+    // A resume ends the standing suspension of the same selector, and the suspensions of the lanes it names.
+    this.standing.delete(cmd.key);
+    this.resume(lanes.filter((l) => l.state.suspendedUntil > now || l.state.disabledUntil > now), who);
+    return lanes;
   }
 
   suspend(lanes: Lane[], durationS: number, who: string): void {

@@ -1,26 +1,30 @@
 import { randomUUID } from 'node:crypto';
 import type { Consumer, Kafka, Producer } from 'kafkajs';
 import type { LogSink } from '@mta/kafka';
-import type { LearnedRecord } from './shaper.ts';
+import type { LearnedRecord, OperatorCommand } from './shaper.ts';
+
+/** What the state topic carries: learned lane states (key = lane) and operator commands (key = cmd|selector). */
+export type StateRecord = LearnedRecord | OperatorCommand;
 
 /**
  * The learned lane state on the compacted `mta.shaping` topic (key = lane). At start the topic
  * is read to its end before the throttle consumes the queue, so a restarted or newly assigned
  * instance starts each lane from its history; afterwards records keep flowing in, so a lane
  * taken over at a rebalance starts from the last state its previous owner wrote. Writes are
- * coalesced per lane (the latest state wins) and flushed every `flushMs`.
+ * coalesced per lane (the latest state wins) and flushed every `flushMs`. Operator commands
+ * travel on it too (key `cmd|<selector>`), so a suspend reaches every instance.
  */
 export class StateTopic {
   private consumer: Consumer;
   private producer: Producer;
-  private pending = new Map<string, LearnedRecord>();
+  private pending = new Map<string, StateRecord>();
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | undefined;
 
   constructor(
     kafka: Kafka,
     private readonly topic: string,
-    private readonly onRecord: (r: LearnedRecord) => void,
+    private readonly onRecord: (r: StateRecord) => void,
     private readonly log: LogSink,
     private readonly flushMs = 500,
   ) {
@@ -49,7 +53,7 @@ export class StateTopic {
         reached.set(partition, BigInt(message.offset) + 1n);
         if (message.value) {
           try {
-            this.onRecord(JSON.parse(message.value.toString()) as LearnedRecord);
+            this.onRecord(JSON.parse(message.value.toString()) as StateRecord);
             count++;
           } catch {
             /* not ours */
@@ -69,7 +73,7 @@ export class StateTopic {
     return count;
   }
 
-  write(r: LearnedRecord): void {
+  write(r: StateRecord): void {
     this.pending.set(r.key, r);
   }
 

@@ -47,3 +47,58 @@ test('source IP choice: the new IP takes its daily warm-up allowance per provide
   // without pools, the OS picks
   assert.equal(new Shaper({ rules: () => rules, owner: 't' }).chooseIp(google, 'gmail.com', undefined), ANY_IP);
 });
+
+test('learned state: a lane starts from the record on the state topic, the last healthy rate included; fields an older record lacks keep their initial values', () => {
+  const shaper = new Shaper({ rules: () => rules, owner: 'me', now: () => 1000 });
+  const other = new Shaper({ rules: () => rules, owner: 'other', now: () => 1000 });
+  const lane = other.lane(ANY_IP, google, 'gmail.com');
+  lane.state = { ...lane.state, rate: 4, lastGood: 9, phase: 'recovery', backingOff: true };
+  shaper.learn(JSON.parse(JSON.stringify(other.record(lane))));
+  const { lastGood: _drop, backingOff: _drop2, ...older } = { ...lane.state, rate: 6 };
+  const otherSite = siteOf(['mx.other.test']);
+  const oldLane = other.lane(ANY_IP, otherSite, 'other.test');
+  shaper.learn({ ...other.record(oldLane), state: older as typeof lane.state });
+  const got = shaper.lane(ANY_IP, google, 'gmail.com').state;
+  assert.deepEqual([got.rate, got.lastGood, got.phase, got.backingOff], [4, 9, 'recovery', true]);
+  const old = shaper.lane(ANY_IP, otherSite, 'other.test').state;
+  assert.deepEqual([old.rate, old.lastGood, old.backingOff], [6, 0, false]);
+  // its own records are not learned back
+  const mine = new Shaper({ rules: () => rules, owner: 'other', now: () => 1000 });
+  mine.learn(other.record(lane));
+  assert.equal(mine.lane(ANY_IP, google, 'gmail.com').state.lastGood, 0);
+});
+
+test('operator commands: applied to the lanes held, broadcast, and standing for lanes created while they last; resume by the same selector', () => {
+  let now = 1_000_000;
+  const sent: unknown[] = [];
+  const a = new Shaper({ rules: () => rules, owner: 'a', now: () => now, onCommand: (c) => sent.push(c) });
+  const b = new Shaper({ rules: () => rules, owner: 'b', now: () => now });
+  const other = siteOf(['mx.other.test']);
+  a.lane(ANY_IP, other, 'other.test');
+  b.lane(ANY_IP, google, 'gmail.com');
+  // suspend google on a (which holds no google lane): broadcast; b applies it to its lane
+  assert.deepEqual(a.operator('suspend', { provider: 'google' }, 'alice', 60), []);
+  assert.equal(sent.length, 1);
+  const cmd = JSON.parse(JSON.stringify(sent[0])) as Parameters<Shaper['command']>[0];
+  assert.deepEqual([cmd.kind, cmd.action, cmd.until, cmd.key], ['command', 'suspend', now + 60_000, 'cmd|[null,null,"google",null]']);
+  assert.deepEqual(b.command(cmd).map((l) => l.key), [`-|${google.site}`]);
+  assert.equal(b.limits(b.lane(ANY_IP, google, 'gmail.com')).suspendedUntil, now + 60_000);
+  assert.equal(b.limits(b.lane(ANY_IP, other, 'other.test')).suspendedUntil, 0, 'other providers are not touched');
+  // a google lane created later on a (another Workspace domain) starts suspended until the command ends
+  const workspace = siteOf(['aspmx.l.google.com']);
+  a.command(cmd);
+  assert.equal(a.limits(a.lane(ANY_IP, workspace, 'workspace.test')).suspendedUntil, now + 60_000);
+  assert.match(a.lane(ANY_IP, workspace, 'workspace.test').state.reason, /suspended by operator alice/);
+  // replayed idempotently; a resume with the same selector ends it everywhere and for later lanes
+  b.command(cmd);
+  now += 10_000;
+  a.operator('resume', { provider: 'google' }, 'bob');
+  b.command(JSON.parse(JSON.stringify(sent[1])));
+  assert.equal(b.limits(b.lane(ANY_IP, google, 'gmail.com')).suspendedUntil, 0);
+  assert.equal(a.limits(a.lane(ANY_IP, workspace, 'workspace.test')).suspendedUntil, 0);
+  assert.equal(a.limits(a.lane(ANY_IP, siteOf(['alt2.aspmx.l.google.com']), 'late.test')).suspendedUntil, 0);
+  // an expired suspension (replayed after its end) does nothing
+  const c = new Shaper({ rules: () => rules, owner: 'c', now: () => now + 120_000 });
+  c.command(cmd);
+  assert.equal(c.limits(c.lane(ANY_IP, google, 'gmail.com')).suspendedUntil, 0);
+});

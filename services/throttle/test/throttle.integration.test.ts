@@ -30,6 +30,7 @@ providers:
     match: [.google.com]
     messagesPerSecond: 40
     maxConnections: 5
+    tls: required
     automation:
       - { pattern: '4\\.7\\.28', trigger: immediate, action: lower-rate, factor: 0.5, durationS: 600 }
 `;
@@ -116,6 +117,8 @@ test('throttle: lanes per MX site with provider limits, learning from attempts, 
     const byDomain = new Map(out.map((d) => [d.recipientDomain, d]));
     assert.deepEqual(byDomain.get('workspace.test')!.limits, { maxConnections: 5, messagesPerConnection: 30 }); // provider google via MX suffix
     assert.deepEqual(byDomain.get('other.test')!.limits, { maxConnections: 7, messagesPerConnection: 30 }); // defaults
+    // the provider's TLS policy goes to the sender; no layer sets one for other.test: the sender's default applies
+    assert.deepEqual([byDomain.get('workspace.test')!.tls, byDomain.get('other.test')!.tls], ['required', undefined]);
     const googleLane = `-|alt1.${SITE},${SITE}`;
     assert.ok((await lanes(throttle)).some((l) => l.key === googleLane && l.provider === 'google' && l.limits.messagesPerSecond === 40));
 

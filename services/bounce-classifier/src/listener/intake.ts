@@ -64,6 +64,8 @@ export function decideIntake(raw: Buffer, env: InboundEnvelope, rules: readonly 
   }
   const chosen = [...qualified].sort((a, b) => severity(b) - severity(a))[0]!;
   const event = eventFor(chosen, correlation.messageId, now);
+  // A complaint names the IP that sent the reported message (ARF Source-IP): the throttle charges that (IP, site) lane.
+  if (event.event === 'complaint' && report.feedback?.sourceIp) event.sourceIp = report.feedback.sourceIp;
   return {
     result: event.event === 'complaint' ? 'complaint' : 'async_bounce',
     records: [{ topic: opts.topics.events, key: event.messageId, value: MtaEventCodec.encode(event) }],

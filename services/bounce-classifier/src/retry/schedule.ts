@@ -26,7 +26,7 @@ export const EXPIRED_ERROR_CODE = 'EEXPIRED';
 
 /** The delivery turned back into a queue record for attempt `next`, carrying the failure that caused it. */
 export function requeued(d: Delivery, next: number, lastFailure: MtaEvent['failure']): QueuedMessage {
-  const { releasedAt: _r, limits: _l, sourceIp: _s, ...message } = d;
+  const { releasedAt: _r, limits: _l, sourceIp: _s, tls: _t, ...message } = d;
   return { ...message, attempt: next, ...(lastFailure ? { lastFailure } : {}) };
 }
 
