@@ -6,9 +6,11 @@
  * - `nodemailer pool, raw`: nodemailer's pool fed finished bytes with a deadline signal (the sender's
  *   transport before it had its own pool);
  * - `TransportCache, raw`: the sender's pool (`services/sender/src/smtp-pool.ts`) fed the same bytes;
- * - `deliver(), nodemailer pool` / `deliver()`: the whole attempt (compose with MailComposer, DKIM when
- *   on, envelope, pool) over either pool;
- * - the same with an RSA-2048 DKIM signature on every message.
+ * - `before (b4949b5)`: the attempt as the sender made it before (`bench/sender-legacy.ts`: full
+ *   MailComposer build, mailauth's stream signer, nodemailer's pool) / `deliver()`: the attempt now
+ *   (compose, DKIM when on, the sender's pool);
+ * - the same with an RSA-2048 DKIM signature on every message;
+ * - `deliver()` with tracing on (every span recorded, then dropped): the per-command spans' cost.
  *
  * Prints CPU milliseconds per message of this process (smtp-sink runs apart) and messages/s, and
  * writes JSON under bench/results. BENCH_PROFILE_DIR=/tmp/p writes a V8 CPU profile per variant
@@ -23,14 +25,18 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import nodemailer from 'nodemailer';
 import type { Delivery } from '@mta/contracts';
-import { createMetrics, smtpTelemetry } from '@mta/telemetry';
+import type { ExportResult } from '@opentelemetry/core';
+import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
+import { createMetrics, smtpTelemetry, startTracing } from '@mta/telemetry';
 import { ROOT, startPostfixSink } from '@mta/testkit';
 import { compose, messageBytes } from '../services/sender/src/compose.ts';
 import { createDeliver, type DeliverDeps } from '../services/sender/src/deliver.ts';
 import { createDkimSigner } from '../services/sender/src/dkim.ts';
 import { parseRoutes } from '../services/sender/src/routes.ts';
 import { TransportCache, type PoolMessage } from '../services/sender/src/transports.ts';
+import type { DkimSignature } from '../services/sender/src/dkim-sign.ts';
 import { summarizeProfile } from './profile.ts';
+import { legacyDeliver } from './sender-legacy.ts';
 
 const N = Number(process.env.BENCH_SENDER_MESSAGES ?? 5000);
 const WARMUP = Math.min(500, N);
@@ -146,6 +152,7 @@ async function main() {
     await cache.closeAll();
   }
   const dkim = createDkimSigner({ dir: dkimDir, refreshMs: 60_000 });
+  const legacyKeys: DkimSignature[] = [{ domain: 'brand.example', selector: 's2048', type: 'rsa', key: privateKey }];
   for (const withDkim of [false, true]) {
     const suffix = withDkim ? ', DKIM RSA-2048' : '';
     const deps = (transports: DeliverDeps['transports']): DeliverDeps => ({
@@ -158,8 +165,8 @@ async function main() {
     });
     {
       const t = nodemailerPool();
-      const deliver = createDeliver(deps({ send: (_t, m) => t.sendMail({ envelope: { ...m.envelope }, raw: m.raw, signal: AbortSignal.timeout(300_000) }) as never }));
-      push(await measure(`deliver(), nodemailer pool${suffix}`, (n, o) => drive(n, (i) => deliver(delivery(i + o, 'old'))), profileDir, session));
+      const legacy = legacyDeliver(t, withDkim ? legacyKeys : undefined, 300_000);
+      push(await measure(`before (b4949b5): compose, sign, nodemailer pool${suffix}`, (n, o) => drive(n, (i) => tel.phase('send', 'bench', () => legacy(delivery(i + o, 'old')))), profileDir, session));
       t.close();
     }
     {
@@ -168,6 +175,23 @@ async function main() {
       push(await measure(`deliver()${suffix}`, (n, o) => drive(n, (i) => deliver(delivery(i + o, 'new'))), profileDir, session));
       await cache.closeAll();
     }
+  }
+  {
+    // Tracing on, every span recorded and handed to an exporter that drops it: the cost of the
+    // per-command spans (connect, ehlo, mail, rcpt, data) and the step spans, against `deliver()`.
+    const drop: SpanExporter = { export: (_s: ReadableSpan[], done: (r: ExportResult) => void) => done({ code: 0 }), shutdown: async () => undefined };
+    const tracing = startTracing('bench-sender', {}, { exporter: drop });
+    const cache = new TransportCache({ ...cacheOpts, observer: (c) => tel.command(c) });
+    const deliver = createDeliver({
+      mx: undefined as unknown as DeliverDeps['mx'],
+      transports: cache,
+      routes: routes.routes,
+      idDomain: 'bench.test',
+      step: (phase, site, fn, attributes) => tel.phase(phase, site, fn, attributes),
+    });
+    push(await measure('deliver(), tracing on (spans recorded, dropped)', (n, o) => drive(n, (i) => deliver(delivery(i + o, 'traced'))), profileDir, session));
+    await cache.closeAll();
+    await tracing.shutdown();
   }
   session.disconnect();
   await sink.close();
