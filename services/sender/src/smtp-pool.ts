@@ -284,9 +284,14 @@ export class SmtpPool {
     job.conn = undefined;
     this.queue.unshift(job);
     // Back off, so a server that keeps dropping connections is not hammered.
-    clearTimeout(this.wakeTimer);
-    this.wakeTimer = setTimeout(() => this.process(), delay);
+    this.later(delay);
     return true;
+  }
+
+  /** Runs `process` after `ms` (the queue waits meanwhile, unless a connection frees up). */
+  private later(ms: number): void {
+    clearTimeout(this.wakeTimer);
+    this.wakeTimer = setTimeout(() => this.process(), ms);
   }
 
   /** After a message: the connection takes the next one, or goes idle, or is retired. */
@@ -338,12 +343,17 @@ export class SmtpPool {
     if (was === 'connecting') {
       if (c.failure) {
         // Refused, timed out, TLS or greeting failure: the host is the problem, not the message.
+        // The next queued message dials again only after a pause (nodemailer's pool waits 100 ms
+        // too), so a refusing host is not redialled in a tight loop.
         this.settle(job, c.failure);
-      } else if (!this.requeue(job)) {
+        return this.later(100);
+      }
+      if (!this.requeue(job)) {
         // Closed before the greeting, again: nodemailer's pool words it this way.
         this.settle(job, smtpError('Reached maximum number of retries after connection was closed', { code: 'ECONNECTION', command: 'CONN' }));
+        return this.later(100);
       }
-      return this.process();
+      return;
     }
     // Busy: nodemailer calls the send callback right after 'end' when it still has the send;
     // when it does not (it forgot it while closing), the message fails here.
