@@ -152,6 +152,10 @@ export class CommandLog {
     if (code !== undefined) e.code = code;
     const enhanced = reply ? ENHANCED.exec(reply)?.[1] : undefined;
     if (enhanced) e.enhancedCode = enhanced;
-    this.observer(e);
+    try {
+      this.observer(e);
+    } catch {
+      // Telemetry must never break the SMTP session this runs inside (nodemailer's logger call).
+    }
   }
 }

@@ -232,7 +232,8 @@ export class SmtpPool {
 
   /** Sends `job` over connection `c` (connected, and idle or just set up). */
   private start(c: Conn, job: Job): void {
-    clearTimeout(c.idleTimer);
+    // The idle timer keeps running: it ignores a busy connection, and release() re-arms it
+    // (refresh() does not re-arm a cleared timer).
     c.state = 'busy';
     c.job = job;
     job.conn = c;

@@ -99,9 +99,13 @@ test('idle pools are closed by the sweep; closeAll closes the rest and refuses n
   await assert.rejects(cache.send(target(smtp.port), msg()), { code: 'ECONNECTION' });
 });
 
-test('an idle connection is closed after idleCloseMs', async () => {
+test('an idle connection is closed after idleCloseMs, also after it was reused', async () => {
   const cache = new TransportCache({ ...base, tls: 'none', idleCloseMs: 150 });
-  await cache.send(target(smtp.port), msg());
+  const conns = smtp.connections();
+  await cache.send(target(smtp.port, 1), msg());
+  await new Promise((r) => setTimeout(r, 50));
+  await cache.send(target(smtp.port, 1), msg());
+  assert.equal(smtp.connections() - conns, 1, 'reused within idleCloseMs');
   assert.equal(cache.connectionCount(), 1);
   await new Promise((r) => setTimeout(r, 400));
   assert.equal(cache.connectionCount(), 0);
