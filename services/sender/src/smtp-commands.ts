@@ -86,7 +86,7 @@ export class CommandLog {
   private owner: CommandOwner | undefined;
   private readonly pending: Pending[] = [];
   /** STARTTLS accepted; the handshake is under way. */
-  private handshake: (Pending & { code: number }) | undefined;
+  private handshake: (Pending & { code: number; reply: string }) | undefined;
 
   constructor(private readonly observer?: CommandObserver) {
     this.logger = {
@@ -123,9 +123,12 @@ export class CommandLog {
   private client(line: string): void {
     const t = now();
     if (this.handshake) {
-      this.emit(this.handshake, t, this.handshake.code, true);
+      this.emit(this.handshake, t, this.handshake.code, true, this.handshake.reply);
       this.handshake = undefined;
     }
+    // A lone dot ends a message body whose DATA was answered 354 (nodemailer writes it alone when
+    // a server took DATA without any accepted recipient): its reply ends that DATA.
+    if (line === '.' && this.pending.at(-1)?.body) return;
     const { phase, command } = classify(line);
     this.pending.push({ phase, command, start: t, owner: this.owner });
   }
@@ -135,7 +138,7 @@ export class CommandLog {
     if (!p) return;
     const code = Number(reply.slice(0, 3)) || undefined;
     if (p.phase === 'tls' && code !== undefined && code < 300) {
-      this.handshake = { ...p, code };
+      this.handshake = { ...p, code, reply };
       return;
     }
     if (p.phase === 'data' && !p.body && code !== undefined && code >= 300 && code < 400) {
