@@ -109,7 +109,7 @@ test('one trace from the request record through the five services to the status 
     const feedbackSpans = () => inTrace().filter((e) => e.service === 'mta-feedback');
     // Each process exports on its own schedule: wait for every service's spans.
     const senderSpans = () => inTrace().filter((e) => e.service === 'mta-sender').map((e) => e.span);
-    const complete = () => SERVICES.every((s) => inTrace().some((e) => e.service === `mta-${s}`)) && feedbackSpans().length >= 2 && senderSpans().length >= 3;
+    const complete = () => SERVICES.every((s) => inTrace().some((e) => e.service === `mta-${s}`)) && feedbackSpans().length >= 2 && senderSpans().length >= 8;
     while (!(sent() && complete())) {
       assert.ok(Date.now() < deadline, `trace not complete: ${JSON.stringify(inTrace().map((e) => [e.service, e.span.name]))}, ${records.length} records`);
       await new Promise((r) => setTimeout(r, 100));
@@ -141,11 +141,24 @@ test('one trace from the request record through the five services to the status 
       return found[0]!.span;
     };
     const sndAll = senderSpans();
-    assert.deepEqual(sndAll.map((x) => x.name).sort(), [`process ${topics.deliveries}`, 'smtp.data', 'smtp.dns'], 'the sender: its stage span and the DNS and SMTP steps');
+    const SMTP_COMMANDS = ['smtp.connect', 'smtp.data', 'smtp.ehlo', 'smtp.mail', 'smtp.rcpt'];
+    assert.deepEqual(
+      sndAll.map((x) => x.name).sort(),
+      [`process ${topics.deliveries}`, ...SMTP_COMMANDS, 'smtp.dns', 'smtp.send'].sort(),
+      'the sender: its stage span, the DNS and send steps, and the SMTP conversation (the sink offers no STARTTLS)',
+    );
     const snd = sndAll.find((x) => x.name === `process ${topics.deliveries}`)!;
-    for (const step of sndAll.filter((x) => x !== snd)) assert.equal(step.parentSpanId, snd.spanId, `${step.name} is a child of the sender's stage span`);
-    const data = sndAll.find((x) => x.name === 'smtp.data')!;
-    assert.equal(attr(data, 'net.peer.port'), String(sink.port), 'the SMTP step names the peer');
+    const send = sndAll.find((x) => x.name === 'smtp.send')!;
+    for (const step of sndAll.filter((x) => x.name === 'smtp.dns' || x === send)) assert.equal(step.parentSpanId, snd.spanId, `${step.name} is a child of the sender's stage span`);
+    assert.equal(attr(send, 'net.peer.port'), String(sink.port), 'the send step names the peer');
+    // Each command of the conversation is a child of the send step, with its reply code.
+    const replies: Record<string, [string, string]> = { 'smtp.connect': ['CONNECT', '220'], 'smtp.ehlo': ['EHLO', '250'], 'smtp.mail': ['MAIL FROM', '250'], 'smtp.rcpt': ['RCPT TO', '250'], 'smtp.data': ['DATA', '250'] };
+    for (const name of SMTP_COMMANDS) {
+      const c = sndAll.find((x) => x.name === name)!;
+      assert.equal(c.parentSpanId, send.spanId, `${name} is a child of smtp.send`);
+      assert.deepEqual([attr(c, 'smtp.command'), attr(c, 'smtp.reply.code')], replies[name], name);
+      assert.ok(!c.attributes.some((a) => /@/.test(a.value.stringValue ?? '')), `${name} carries no address`);
+    }
     const cls = only('mta-bounce-classifier');
     assert.equal(snd.name, `process ${topics.deliveries}`);
     assert.equal(snd.parentSpanId, t.spanId, "sender's span is a child of throttle's");
@@ -176,7 +189,9 @@ test('one trace from the request record through the five services to the status 
     // The sender's delivery and SMTP step instruments.
     const senderMetrics = await (await fetch(`http://127.0.0.1:${services[2]!.port}/metrics`)).text();
     assert.match(senderMetrics, new RegExp(`^mta_deliveries_total\\{site="127\\.0\\.0\\.1:${sink.port}",source_ip="default",outcome="delivered"[^}]*\\} 1$`, 'm'), senderMetrics);
-    assert.match(senderMetrics, /^mta_smtp_phase_seconds_count\{phase="data",site="[^"]+",outcome="ok"[^}]*\} 1$/m, senderMetrics);
+    for (const phase of ['send', 'connect', 'ehlo', 'mail', 'rcpt', 'data']) {
+      assert.match(senderMetrics, new RegExp(`^mta_smtp_phase_seconds_count\\{phase="${phase}",site="[^"]+",outcome="ok"[^}]*\\} 1$`, 'm'), senderMetrics);
+    }
     assert.match(senderMetrics, /^mta_smtp_phase_seconds_count\{phase="dns",site="dns",outcome="ok"[^}]*\} 1$/m, senderMetrics);
   } finally {
     await consumer.disconnect();

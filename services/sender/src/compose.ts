@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { verpEncode, type Delivery } from '@mta/contracts';
 import type { SendMailOptions } from 'nodemailer';
 import MailComposer from 'nodemailer/lib/mail-composer';
@@ -68,10 +69,75 @@ export function compose(d: Delivery, opts: ComposeOptions): Composed {
   return out;
 }
 
-/** The message's bytes as they go on the wire (before DKIM signatures). */
+/**
+ * Encoded MIME bodies (everything after the root header block) by content: a campaign sends one
+ * content to many recipients, and MailComposer's body path (a PassThrough, a pipeline, the QP or
+ * base64 encoder stream per part) costs about 1.1 ms of CPU for a 5 KB text, four times what the
+ * header block of the same message costs.
+ */
+class BodyCache {
+  hits = 0;
+  private readonly map = new Map<string, Buffer>();
+  constructor(
+    private readonly maxEntries = 64,
+    private readonly maxBodyBytes = 1 << 20,
+  ) {}
+  get(key: string): Buffer | undefined {
+    const b = this.map.get(key);
+    if (b) this.hits++;
+    return b;
+  }
+  set(key: string, body: Buffer): void {
+    if (body.length > this.maxBodyBytes) return;
+    if (this.map.size >= this.maxEntries) this.map.delete(this.map.keys().next().value!);
+    this.map.set(key, body);
+  }
+}
+
+const bodies = new BodyCache();
+
+/** Messages whose body came from the cache so far (tests, benchmarks). */
+export const bodyCacheHits = (): number => bodies.hits;
+
+/**
+ * What decides the body MailComposer writes: text and html (and which of them there is). Messages
+ * whose own headers say something about the content (`Content-*`, `MIME-Version`) are not cached.
+ */
+function bodyKey(mail: Omit<Composed, 'envelope'>): string | undefined {
+  if (mail.headers && Object.keys(mail.headers).some((k) => /^(content-|mime-version$)/i.test(k))) return undefined;
+  if (typeof (mail.text ?? '') !== 'string' || typeof (mail.html ?? '') !== 'string') return undefined;
+  return createHash('sha256')
+    .update(JSON.stringify([mail.text ?? null, mail.html ?? null]))
+    .digest('hex');
+}
+
+const HEADER_END = Buffer.from('\r\n\r\n');
+
+/**
+ * The message's bytes as they go on the wire (before DKIM signatures).
+ *
+ * Structured content goes through MailComposer: `compile()` builds the MIME tree; the root's
+ * header block (`buildHeaders()`: From, To, Subject, Date, Message-ID, MIME-Version, Content-Type,
+ * Content-Transfer-Encoding...) is written for every message, and the body after it is encoded
+ * once per distinct content and then reused. The multipart boundary is derived from the content
+ * (MailComposer's `baseBoundary`), so a reused body matches the Content-Type of the header
+ * block; the bytes are the ones a full `build()` of the same message gives (tested).
+ */
 export async function messageBytes(c: Composed): Promise<Buffer> {
   if (typeof c.raw === 'string') return Buffer.from(c.raw, 'utf8');
   if (Buffer.isBuffer(c.raw)) return c.raw;
   const { envelope: _e, ...mail } = c;
-  return new MailComposer({ ...mail, disableFileAccess: true, disableUrlAccess: true }).compile().build();
+  const key = bodyKey(mail);
+  const root = new MailComposer({
+    ...mail,
+    ...(key ? { baseBoundary: key.slice(0, 24) } : {}),
+    disableFileAccess: true,
+    disableUrlAccess: true,
+  }).compile();
+  const body = key ? bodies.get(key) : undefined;
+  if (body) return Buffer.concat([Buffer.from(root.buildHeaders() + '\r\n\r\n', 'utf8'), body]);
+  const full = await root.build();
+  const end = full.indexOf(HEADER_END);
+  if (key && end >= 0) bodies.set(key, Buffer.from(full.subarray(end + 4)));
+  return full;
 }

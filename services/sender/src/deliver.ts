@@ -20,7 +20,7 @@ export interface DeliverDeps {
   transports: {
     send(target: TransportTarget, message: PoolMessage): Promise<SendInfo>;
     /** For envelopes with non-ASCII addresses (absent: they go through `send`). */
-    sendRequiringSmtpUtf8?(target: TransportTarget, message: PoolMessage & { raw: Buffer }): Promise<SendInfo>;
+    sendRequiringSmtpUtf8?(target: TransportTarget, message: PoolMessage): Promise<SendInfo>;
   };
   /** Static routes, consulted before MX. */
   routes?: Routes | undefined;
@@ -49,11 +49,12 @@ export interface DeliverDeps {
   /** MTA-STS policies (absent: not looked up). */
   mtaSts?: MtaSts | undefined;
   /**
-   * Runs one step of the attempt (`dns`: MX/MTA-STS lookups; `data`: the SMTP session that carries
-   * the message) inside a span and a latency histogram (libs/telemetry `smtpTelemetry().phase`).
-   * Absent: the step just runs.
+   * Runs one step of the attempt (`dns`: MX/MTA-STS lookups; `send`: handing the message to one
+   * host's pool until its final reply) inside a span and a latency histogram (libs/telemetry
+   * `smtpTelemetry().phase`). The pool reports each SMTP command of the message as a child of
+   * the `send` span (`TransportCacheOptions.observer`). Absent: the step just runs.
    */
-  step?: <T>(phase: 'dns' | 'data', site: string, fn: () => Promise<T>, attributes?: Record<string, string>) => Promise<T>;
+  step?: <T>(phase: 'dns' | 'send', site: string, fn: () => Promise<T>, attributes?: Record<string, string>) => Promise<T>;
 }
 
 export type Deliver = (d: Delivery) => Promise<Attempt>;
@@ -131,7 +132,7 @@ export function createDeliver(deps: DeliverDeps): Deliver {
   }
 
   /** The bytes to send: composed once, DKIM-signed, with the envelope nodemailer needs. */
-  async function assemble(d: Delivery): Promise<{ message: PoolMessage & { raw: Buffer }; smtpUtf8: boolean }> {
+  async function assemble(d: Delivery): Promise<{ message: PoolMessage; smtpUtf8: boolean }> {
     const composed = compose(d, composeOpts);
     let raw = await messageBytes(composed);
     if (deps.dkim) {
@@ -160,7 +161,8 @@ export function createDeliver(deps: DeliverDeps): Deliver {
       return { ...base, finishedAt: finished(), outcome: 'failed', smtp, error };
     }
 
-    const { message, smtpUtf8 } = await assemble(d);
+    const { message: assembled, smtpUtf8 } = await assemble(d);
+    const message: PoolMessage = { ...assembled, site: t.site };
     const limits = d.limits;
     const source = chooseSource(deps.ipPools, d);
     const from = source ? { sourceIp: source.ip, ipPool: source.pool } : {};
@@ -204,7 +206,7 @@ export function createDeliver(deps: DeliverDeps): Deliver {
         };
         try {
           const info = await step(
-            'data',
+            'send',
             t.site,
             () => (smtpUtf8 && deps.transports.sendRequiringSmtpUtf8 ? deps.transports.sendRequiringSmtpUtf8(target, message) : deps.transports.send(target, message)),
             { 'net.peer.name': hop.name, 'net.peer.port': String(hop.port), ...(source ? { 'mta.source_ip': source.ip } : {}) },

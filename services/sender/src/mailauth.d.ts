@@ -1,30 +1,8 @@
 // Types for the parts of mailauth (CommonJS, no declarations for these paths) the sender uses.
-declare module 'mailauth/lib/dkim/dkim-signer.js' {
-  import { Writable } from 'node:stream';
-  export interface SignatureData {
-    signingDomain: string;
-    selector: string;
-    privateKey: unknown;
-    algorithm?: string;
-    canonicalization?: string;
-    maxBodyLength?: number | '';
-  }
-  export interface ParsedHeaders {
-    parsed: unknown[];
-  }
-  class DkimSigner extends Writable {
-    constructor(options: { signatureData: SignatureData[]; canonicalization?: string; signTime?: Date; headerList?: string });
-    signatureData: SignatureData[];
-    signatureHeaders: string[];
-    headers: ParsedHeaders | undefined;
-    headerList: string | undefined;
-    signTime: Date | undefined;
-    expires: Date | undefined;
-    errors: unknown[];
-    bodyHashes: Map<string, { hash: string | null }>;
-    finalize(): Promise<void>;
-  }
-  const m: { DkimSigner: typeof DkimSigner };
+declare module 'mailauth/lib/dkim/body/index.js' {
+  const m: {
+    dkimBody(canonicalization: 'relaxed' | 'simple', algorithm: string, maxBodyLength: number | false): { update(chunk: Buffer): void; digest(encoding: 'base64'): string };
+  };
   export default m;
 }
 declare module 'mailauth/lib/dkim/header/index.js' {
@@ -38,11 +16,10 @@ declare module 'mailauth/lib/dkim/header/index.js' {
   export default m;
 }
 declare module 'mailauth/lib/tools.js' {
-  import type { Writable } from 'node:stream';
   const m: {
+    parseHeaders(buf: Buffer): { parsed: unknown[] };
     getSigningHeaderLines(parsedHeaders: unknown[], fieldNames?: string): unknown;
     formatSignatureHeaderLine(type: 'DKIM', values: Record<string, unknown>, folded: boolean): string;
-    writeToStream(stream: Writable, input: Buffer | string): Promise<void>;
   };
   export default m;
 }

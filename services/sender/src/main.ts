@@ -20,6 +20,7 @@ await runStageService({
     const sender = buildSender(config, {
       topics,
       step: (phase, site, fn, attributes) => smtp.phase(phase, site, fn, attributes),
+      observer: (c) => smtp.command(c),
       onAttempt: (a) => {
         attempts.add(1, { outcome: a.outcome, via: a.route?.via ?? 'none' });
         smtp.delivery(a.route?.site ?? 'none', a.route?.sourceIp, a.outcome);

@@ -7,6 +7,7 @@ import { createHostMemory } from './host-memory.ts';
 import { createDkimSigner } from './dkim.ts';
 import { createDnsResolver, createMxLookup, type DnsResolverLike, type MxLookup } from './mx.ts';
 import { createMtaSts, httpsStsFetcher, type MtaSts, type StsFetcher } from './mta-sts.ts';
+import type { CommandObserver } from './smtp-commands.ts';
 import { TransportCache } from './transports.ts';
 
 export interface Sender {
@@ -32,6 +33,8 @@ export interface BuildSenderOptions {
   tlsCa?: string | Buffer;
   /** Spans and latency of the DNS and SMTP steps of each attempt (see `DeliverDeps.step`). */
   step?: DeliverDeps['step'];
+  /** Told about each SMTP command of each message (per-command spans and latencies). */
+  observer?: CommandObserver;
 }
 
 /** Everything main.ts needs, built once from the loaded configuration. */
@@ -65,6 +68,7 @@ export function buildSender(config: SenderConfig, opts: BuildSenderOptions): Sen
     socketTimeoutMs: config.socketTimeoutMs,
     messageTimeoutMs: config.messageTimeoutMs,
     idleCloseMs: config.transportIdleMs,
+    observer: opts.observer,
   });
   const deliver = createDeliver({
     mx,

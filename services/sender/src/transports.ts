@@ -1,8 +1,7 @@
-import nodemailer from 'nodemailer';
-import type { SendMailOptions, SMTPPoolOptions, SMTPPoolSentMessageInfo, Transporter } from 'nodemailer';
-import type { TlsInfo } from '@mta/contracts';
+import { context } from '@opentelemetry/api';
 import { hostPort } from './routes.ts';
-import { sendOnce, tlsInfoOf, type SocketLike } from './smtp-session.ts';
+import type { CommandObserver } from './smtp-commands.ts';
+import { SmtpPool, type ConnectionOptions, type PoolEnvelope, type PoolSendInfo } from './smtp-pool.ts';
 import type { TlsMode } from './tls-policy.ts';
 
 /** Where to connect, and the limits the throttle set for that destination. */
@@ -23,11 +22,18 @@ export interface TransportTarget {
   ehloName?: string | undefined;
 }
 
-/** What a successful send says: nodemailer's info, and the TLS of the session when it had any. */
-export type SendInfo = SMTPPoolSentMessageInfo & { tls?: TlsInfo };
+/** What a successful send says: the DATA reply, per-recipient outcomes, the session's TLS. */
+export type SendInfo = PoolSendInfo;
 
-/** A message for the pool: its envelope may ask for 8BITMIME (`use8BitMime`, a nodemailer envelope flag). */
-export type PoolMessage = SendMailOptions & { envelope?: { from: string; to: string[]; use8BitMime?: boolean } };
+/**
+ * A message for a pool: the envelope (`use8BitMime` adds BODY=8BITMIME when the peer offers it)
+ * and the finished bytes; `site` labels its command latencies.
+ */
+export interface PoolMessage {
+  envelope: PoolEnvelope;
+  raw: Buffer;
+  site?: string | undefined;
+}
 
 export interface TransportCacheOptions {
   /** Name sent with EHLO/HELO. */
@@ -45,32 +51,28 @@ export interface TransportCacheOptions {
    * its DATA replies (or bytes) forever. On expiry the connection carrying it is closed.
    */
   messageTimeoutMs?: number;
-  /** A transport (and a pooled connection) unused for this long is closed. Default 60 s. */
+  /** A pool (and a pooled connection) unused for this long is closed. Default 60 s. */
   idleCloseMs?: number;
   /** Times the pool re-sends a message whose connection closed under it. Default 1. */
   maxRequeues?: number;
+  /** Told about each SMTP command of each message (per-command spans and latencies). */
+  observer?: CommandObserver | undefined;
   now?: () => number;
-  /** For tests: builds the transporter. */
-  create?: (options: SMTPPoolOptions & { pool: true }) => Transporter<SMTPPoolSentMessageInfo>;
-}
-
-/** The pool behind a transporter, for draining at shutdown. */
-interface PoolLike {
-  pendingCount(): number;
-  close(options?: { force?: boolean }): void;
 }
 
 interface Entry {
-  mail: Transporter<SMTPPoolSentMessageInfo>;
+  pool: SmtpPool;
   lastUsed: number;
   pending: number;
 }
 
+const closedError = () => Object.assign(new Error('sender is shutting down'), { code: 'ECONNECTION', command: 'CONN' });
+
 /**
- * Pooled nodemailer transports, one per destination and limits (`host:port/maxConn/maxMsgs`),
- * created on first use and reused by every later message: connections stay open across
- * messages (up to maxMessages each). Transports unused for `idleCloseMs` are closed; `closeAll`
- * drains them at shutdown.
+ * SMTP connection pools (`smtp-pool.ts`), one per source address, destination and limits
+ * (`src>host:port/maxConn/maxMsgs/tls/servername`), created on first use and reused by every
+ * later message: connections stay open across messages (up to maxMessages each). Pools unused
+ * for `idleCloseMs` are closed; `closeAll` drains them at shutdown.
  */
 export class TransportCache {
   private readonly entries = new Map<string, Entry>();
@@ -95,55 +97,62 @@ export class TransportCache {
     return this.entries.size;
   }
 
-  /** Sends one message through the destination's pooled transport. Rejects with nodemailer's error. */
-  async send(target: TransportTarget, message: PoolMessage): Promise<SendInfo> {
-    if (this.closed) throw Object.assign(new Error('sender is shutting down'), { code: 'ECONNECTION', command: 'CONN' });
+  /** Open connections over all pools (connecting, idle or busy). */
+  connectionCount(): number {
+    let n = 0;
+    for (const e of this.entries.values()) n += e.pool.connectionCount();
+    return n;
+  }
+
+  /** Sends one message through the destination's pool. Rejects with nodemailer's error shape. */
+  send(target: TransportTarget, message: PoolMessage): Promise<SendInfo> {
+    return this.dispatch(target, message, false);
+  }
+
+  /**
+   * Sends one message whose envelope has a non-ASCII address, refusing it (553 5.6.7, before
+   * MAIL FROM) when the peer does not offer SMTPUTF8: nodemailer adds the SMTPUTF8 parameter
+   * when the peer offers it but sends the address anyway when it does not, which RFC 6531 §3.4
+   * forbids.
+   */
+  sendRequiringSmtpUtf8(target: TransportTarget, message: PoolMessage): Promise<SendInfo> {
+    return this.dispatch(target, message, true);
+  }
+
+  private async dispatch(target: TransportTarget, message: PoolMessage, requireSmtpUtf8: boolean): Promise<SendInfo> {
+    if (this.closed) throw closedError();
     const entry = this.entry(target);
-    const deadline = this.opts.messageTimeoutMs;
     entry.pending++;
     try {
-      const info: SendInfo = await entry.mail.sendMail(deadline ? { ...message, signal: AbortSignal.timeout(deadline) } : message);
-      const tls = poolTls(entry.mail);
-      if (tls) info.tls = tls;
-      return info;
-    } catch (err) {
-      if ((err as { code?: string }).code !== 'EABORT') throw err;
-      // Connect, greeting and each command have their own timers, so a deadline that expires is
-      // almost always a DATA phase that never ends.
-      throw Object.assign(new Error(`message not delivered within ${deadline} ms (MTA_SMTP_MESSAGE_TIMEOUT_MS)`), {
-        code: 'ETIMEDOUT',
-        command: 'DATA',
-        timeoutType: 'MESSAGE_TIMEOUT',
-      });
+      return await entry.pool.send({ envelope: message.envelope, raw: message.raw, site: message.site, ctx: context.active(), requireSmtpUtf8 });
     } finally {
       entry.pending--;
       entry.lastUsed = this.now();
     }
   }
 
-  /**
-   * Sends one message over a connection of its own, refusing it (553 5.6.7, before MAIL FROM)
-   * when the peer does not offer SMTPUTF8. For envelopes with non-ASCII addresses: nodemailer
-   * adds the SMTPUTF8 parameter when the peer offers it but sends the address anyway when it
-   * does not, which RFC 6531 §3.4 forbids. These messages are rare, so they skip the pool.
-   */
-  sendRequiringSmtpUtf8(target: TransportTarget, message: PoolMessage & { raw: Buffer | string }): Promise<SendInfo> {
-    if (this.closed) return Promise.reject(Object.assign(new Error('sender is shutting down'), { code: 'ECONNECTION', command: 'CONN' }));
-    return sendOnce(this.connectionOptions(target), message, { requireSmtpUtf8: true });
-  }
-
   private entry(t: TransportTarget): Entry {
     const key = TransportCache.keyOf(t);
     let e = this.entries.get(key);
     if (!e) {
-      e = { mail: this.create(t), lastUsed: this.now(), pending: 0 };
+      const o = this.opts;
+      const pool = new SmtpPool({
+        connection: this.connectionOptions(t),
+        maxConnections: Math.max(1, t.maxConnections),
+        maxMessages: Math.max(1, t.maxMessages),
+        maxRequeues: o.maxRequeues ?? 1,
+        idleCloseMs: this.idleCloseMs,
+        messageTimeoutMs: o.messageTimeoutMs ?? 0,
+        observer: o.observer,
+      });
+      e = { pool, lastUsed: this.now(), pending: 0 };
       this.entries.set(key, e);
     }
     return e;
   }
 
-  /** nodemailer connection options of a target (TLS mode, source address, timeouts). */
-  connectionOptions(t: TransportTarget): SMTPPoolOptions {
+  /** nodemailer `SMTPConnection` options of a target (TLS mode, source address, timeouts). */
+  connectionOptions(t: TransportTarget): ConnectionOptions {
     const o = this.opts;
     const mode: TlsMode = t.tls ?? (o.tls === 'none' ? 'disabled' : o.tls);
     const verify = mode === 'mta-sts';
@@ -161,68 +170,34 @@ export class TransportCache {
       requireTLS: mode === 'required' || mode === 'mta-sts',
       opportunisticTLS: mode === 'opportunistic',
       ...(mode !== 'disabled' ? { tls } : {}),
-      disableFileAccess: true,
-      disableUrlAccess: true,
       logger: false,
     };
   }
 
-  private create(t: TransportTarget): Transporter<SMTPPoolSentMessageInfo> {
-    const o = this.opts;
-    const options: SMTPPoolOptions & { pool: true } = {
-      ...this.connectionOptions(t),
-      pool: true,
-      maxConnections: t.maxConnections,
-      maxMessages: t.maxMessages,
-      maxRequeues: o.maxRequeues ?? 1,
-      idleTimeout: this.idleCloseMs,
-    };
-    const mail = (o.create ?? ((x) => nodemailer.createTransport(x)))(options);
-    // The pool reports per-message failures through sendMail; a stray 'error' must not crash the process.
-    mail.on('error', () => undefined);
-    return mail;
-  }
-
-  /** Closes transports that have nothing pending and were unused for idleCloseMs. */
+  /** Closes pools that have nothing pending and were unused for idleCloseMs. */
   sweep(): void {
     const cutoff = this.now() - this.idleCloseMs;
     for (const [key, e] of this.entries) {
       if (e.pending === 0 && e.lastUsed <= cutoff) {
         this.entries.delete(key);
-        e.mail.close();
+        e.pool.close();
       }
     }
   }
 
   /**
-   * Stops taking messages, closes every transport (idle connections at once; a message being
+   * Stops taking messages, closes every pool (idle connections at once; a message being
    * transmitted is finished), and waits up to `timeoutMs` for in-flight messages before
    * forcing the rest closed.
    */
   async closeAll(timeoutMs = 10_000): Promise<void> {
     this.closed = true;
     clearInterval(this.sweeper);
-    const pools = [...this.entries.values()].map((e) => e.mail.transporter as unknown as PoolLike);
+    const pools = [...this.entries.values()].map((e) => e.pool);
     this.entries.clear();
     for (const p of pools) p.close();
     const deadline = Date.now() + timeoutMs;
     while (pools.some((p) => p.pendingCount() > 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     for (const p of pools) if (p.pendingCount() > 0) p.close({ force: true });
   }
-}
-
-/**
- * The TLS of a pooled transport's sessions. nodemailer's pool does not say which connection
- * carried a message, so this reads its live connections (a private structure, covered by the
- * STARTTLS integration test): the first encrypted one. All connections of a pool share the
- * destination and TLS mode, so they negotiate the same; the only imprecision is a pool where an
- * opportunistic upgrade failed on some connections and not on others.
- */
-function poolTls(mail: Transporter<SMTPPoolSentMessageInfo>): TlsInfo | undefined {
-  const pool = mail.transporter as unknown as { _connections?: { connection?: { _socket?: SocketLike } }[] };
-  for (const r of pool._connections ?? []) {
-    const info = tlsInfoOf(r.connection?._socket);
-    if (info) return info;
-  }
-  return undefined;
 }

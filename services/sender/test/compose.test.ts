@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { compose, envelopeSender, messageBytes, messageIdHeader, withTraceHeader } from '../src/compose.ts';
+import MailComposer from 'nodemailer/lib/mail-composer';
+import { bodyCacheHits, compose, envelopeSender, messageBytes, messageIdHeader, withTraceHeader } from '../src/compose.ts';
 import { verpDecode } from '@mta/contracts';
 import { delivery } from './support/fixtures.ts';
 
@@ -55,6 +56,30 @@ test('structured content is handed to nodemailer with a Message-ID from messageI
   assert.equal(c.messageId, undefined);
   assert.equal(c.text, undefined);
   assert.equal(c.html, undefined);
+});
+
+test('structured content: a body reused from the cache gives the bytes a full MailComposer build gives', async () => {
+  const date = new Date('2026-11-29T06:00:00Z');
+  const contents = [
+    { kind: 'structured' as const, subject: 'Text', text: 'Lorem ipsum dolor sit amet, '.repeat(40) },
+    { kind: 'structured' as const, subject: 'Html', html: '<p>Bonjour à tous</p>\n'.repeat(20) },
+    { kind: 'structured' as const, subject: 'Both', text: 'Grüße\n.dot line\n', html: '<p>Grüße</p>' },
+    { kind: 'structured' as const, subject: 'Non-Latin', text: '日本語のテキスト '.repeat(30) },
+  ];
+  for (const content of contents) {
+    const make = (i: number) => ({ ...compose(delivery({ messageId: `cache-${content.subject}-${i}`, to: `u${i}@d.test`, content }), { idDomain: 'mta.test' }), date });
+    const hits = bodyCacheHits();
+    const first = await messageBytes(make(1));
+    const second = await messageBytes(make(2));
+    assert.equal(bodyCacheHits(), hits + 1, `${content.subject}: the second message takes its body from the cache`);
+    const boundary = /boundary="--_NmP-([0-9a-f]+)-Part_/.exec(second.toString('latin1'))?.[1];
+    const { envelope: _e, ...mail } = make(2);
+    const full = await new MailComposer({ ...mail, ...(boundary ? { baseBoundary: boundary } : {}) }).compile().build();
+    assert.equal(second.toString('latin1'), full.toString('latin1'), content.subject);
+    const bodyOf = (b: Buffer) => b.subarray(b.indexOf('\r\n\r\n'));
+    assert.ok(bodyOf(first).equals(bodyOf(second)), `${content.subject}: same body for the same content`);
+    assert.notEqual(first.toString(), second.toString(), 'per-message headers differ');
+  }
 });
 
 test('messageIdHeader', () => {
