@@ -167,7 +167,8 @@ async function measure(
   let sent = 0;
   let failed = 0;
   let lastSentAt = 0;
-  const consumer = kafka.consumer({ groupId: `bench-status-${run}`, maxWaitTimeInMs: 50 });
+  // Fetches of 512 KiB or 50 ms (minBytes 1 would loop on tiny fetches and load the broker the bench measures).
+  const consumer = kafka.consumer({ groupId: `bench-status-${run}`, minBytes: 512 * 1024, maxWaitTimeInMs: 50 });
   await consumer.connect();
   await consumer.subscribe({ topic: topics.status, fromBeginning: true });
   let resolveDone!: () => void;

@@ -58,6 +58,9 @@ export async function startStatusTail(opts: {
   const consumer: Consumer = opts.kafka.consumer({
     groupId: opts.groupId,
     maxBytesPerPartition: 4 * 1024 * 1024,
+    // A fetch waits for 512 KiB or 100 ms: with minBytes 1 a tail of a busy topic loops on
+    // fetches of one or two records, which cost more than applying them.
+    minBytes: 512 * 1024,
     maxWaitTimeInMs: 100,
     allowAutoTopicCreation: false,
   });
