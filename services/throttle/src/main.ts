@@ -91,6 +91,8 @@ await runStageService({
         await ready;
         return handler(rec);
       },
+      // The queue is keyed by recipient domain: one domain's backlog never takes every in-flight slot.
+      laneOf: (rec) => rec.key?.toString('utf8'),
       details: () => ({ waiting: limiter.waiting, lanes: shaper.lanes.size, learning: learn.ready }),
       close: async () => {
         clearInterval(sweeper);
