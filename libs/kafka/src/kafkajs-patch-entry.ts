@@ -1,0 +1,4 @@
+// Entry of dist/kafkajs-patch.cjs (see kafkajs-patch.ts).
+import { patchKafkajsCrc32c } from './kafkajs-patch.ts';
+
+patchKafkajsCrc32c(__filename);
