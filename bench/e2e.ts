@@ -25,7 +25,11 @@ import type { StatusRecord, Topics } from '@mta/contracts';
 import { freePort, freshTopics, ROOT, SERVICES, startService, startSink, type ServiceProcess } from '@mta/testkit';
 // @ts-expect-error plain JS module without types
 import { kafkaFromEnvOrStart } from '../deploy/kafka/local-kafka.mjs';
+import { patchKafkajsIdleLoop } from '@mta/kafka';
 import { formatProfiles, summarizeProfile, type ProfileSummary } from './profile.ts';
+
+// The bench's own kafkajs clients without kafkajs's idle timer loop (as the services run).
+patchKafkajsIdleLoop(import.meta.url);
 
 const N = Number(process.env.BENCH_MESSAGES ?? 20000);
 const DOMAINS = Number(process.env.BENCH_DOMAINS ?? 20);

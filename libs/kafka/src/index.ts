@@ -10,3 +10,4 @@ export * from './seen-rebuild.ts';
 export * from './stage-service.ts';
 export * from './delay-stage.ts';
 export * from './trace-context.ts';
+export { patchKafkajsCrc32c, patchKafkajsIdleLoop } from './kafkajs-patch.ts';

@@ -1,4 +1,35 @@
 /**
+ * Two fixes to kafkajs 2.2.4 internals, applied from outside (no fork):
+ *
+ * 1. `patchKafkajsIdleLoop`: every connection's RequestQueue re-arms a 0 ms timer forever when
+ *    nothing is pending (`scheduleCheckPendingRequests` with a negative delay; kafkajs issue
+ *    #1556, unmerged fix PR #1667): ~50 ms of CPU per second per idle service here. The timer is
+ *    only needed while requests wait (in-flight limit or broker throttling), so it is armed then.
+ * 2. `patchKafkajsCrc32c`, below.
+ */
+const PATCHED = Symbol.for('mta.kafkajs.idleLoopPatched');
+
+export function patchKafkajsIdleLoop(from: string): boolean {
+  const req = createRequire(from);
+  let RequestQueue: { prototype: Record<string | symbol, unknown> };
+  try {
+    RequestQueue = req('kafkajs/src/network/requestQueue/index.js') as typeof RequestQueue;
+  } catch {
+    return false;
+  }
+  const proto = RequestQueue.prototype;
+  if (proto[PATCHED]) return true;
+  const original = proto.scheduleCheckPendingRequests as (this: { pending: unknown[] }) => void;
+  if (typeof original !== 'function') return false;
+  proto.scheduleCheckPendingRequests = function (this: { pending: unknown[] }) {
+    if (this.pending.length === 0) return; // nothing waits: no timer (push() schedules when one does)
+    original.call(this);
+  };
+  proto[PATCHED] = true;
+  return true;
+}
+
+/**
  * Loaded before kafkajs in every service bundle (scripts/build.mjs emits it as
  * dist/kafkajs-patch.cjs and the bundle's first import): kafkajs computes the CRC-32C of every
  * record batch it produces byte by byte in JS; this puts the slicing-by-8 version (crc32c.ts, same

@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { ROOT } from '@mta/testkit';
 import { crc32c } from '../src/crc32c.ts';
+import { patchKafkajsIdleLoop } from '../src/kafkajs-patch.ts';
 
 const require = createRequire(import.meta.url);
 const kafkajsCrc = require('kafkajs/src/protocol/recordBatch/crc32C/index.js') as (b: Buffer) => number;
@@ -31,4 +32,23 @@ test('a service bundle loads the faster crc32c into kafkajs before kafkajs loads
     { cwd: ROOT, encoding: 'utf8' },
   );
   assert.equal(out.trim(), `crc32c function ${0xe3069283}`);
+});
+
+test('kafkajs request queues arm their pending-requests timer only while requests wait (no idle 0 ms loop)', () => {
+  assert.equal(patchKafkajsIdleLoop(import.meta.url), true);
+  const RequestQueue = require('kafkajs/src/network/requestQueue/index.js') as new (o: object) => {
+    pending: unknown[];
+    throttleCheckTimeoutId: NodeJS.Timeout | null | undefined;
+    scheduleCheckPendingRequests(): void;
+    destroy(): void;
+  };
+  const logger = { debug() {}, info() {}, warn() {}, error() {} };
+  const q = new RequestQueue({ instrumentationEmitter: null, maxInFlightRequests: 1, requestTimeout: 30000, enforceRequestTimeout: false, clientId: 't', broker: 'b', logger, isConnected: () => true });
+  q.scheduleCheckPendingRequests();
+  assert.ok(!q.throttleCheckTimeoutId, 'nothing pending: no timer');
+  q.pending.push({});
+  q.scheduleCheckPendingRequests();
+  assert.ok(q.throttleCheckTimeoutId, 'a request waits: the timer is armed');
+  q.pending.length = 0;
+  q.destroy();
 });
