@@ -109,7 +109,8 @@ export class Stage {
       // makes ~10 fetches a second instead of one per handful of records (each fetch costs the
       // broker and kafkajs a request/response round, whatever it carries). With the producer's
       // 50 ms linger this adds up to ~150 ms per hop at low rates; bench/stage-cost.ts measured
-      // 489 µs CPU/record at 16 KiB/50 ms/10 ms linger vs 321 µs here (300 records/s of 5 KB).
+      // ~25 % less CPU per record than 16 KiB/50 ms/10 ms linger at 300 records/s of 5 KB
+      // (medians of 4 rounds, docs/performance.md).
       minBytes: opts.fetchMinBytes ?? 512 * 1024,
       maxWaitTimeInMs: opts.fetchMaxWaitMs ?? 100,
       allowAutoTopicCreation: false,
