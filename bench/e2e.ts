@@ -8,8 +8,8 @@
  * DKIM: BENCH_DKIM=both (default) runs the pipeline twice in this invocation, without and with
  * an RSA-2048 DKIM signature on every message (MTA_DKIM_DIR with a generated key for the From
  * domain), and reports both and their ratio; `off` or `on` runs one. With MTA_PROFILE_DIR set,
- * every service writes a V8 CPU profile per run and the sender's is summarised (self time by
- * package and the heaviest functions).
+ * every service writes a V8 CPU profile per run and each is summarised (self time by package
+ * and the heaviest functions); `node --import tsx bench/profile.ts DIR` summarises them again.
  *
  *   BENCH_MESSAGES=20000 BENCH_DOMAINS=20 npm run bench
  */
@@ -25,7 +25,11 @@ import type { StatusRecord, Topics } from '@mta/contracts';
 import { freePort, freshTopics, ROOT, SERVICES, startService, startSink, type ServiceProcess } from '@mta/testkit';
 // @ts-expect-error plain JS module without types
 import { kafkaFromEnvOrStart } from '../deploy/kafka/local-kafka.mjs';
-import { summarizeProfile, type ProfileSummary } from './profile.ts';
+import { patchKafkajsIdleLoop } from '@mta/kafka';
+import { formatProfiles, summarizeProfile, type ProfileSummary } from './profile.ts';
+
+// The bench's own kafkajs clients without kafkajs's idle timer loop (as the services run).
+patchKafkajsIdleLoop(import.meta.url);
 
 const N = Number(process.env.BENCH_MESSAGES ?? 20000);
 const DOMAINS = Number(process.env.BENCH_DOMAINS ?? 20);
@@ -55,6 +59,7 @@ async function startSmtpSink(): Promise<{ port: number; kind: string; close(): P
   if (bin) {
     const child: ChildProcess = spawn(bin, ['-u', 'nobody', `127.0.0.1:${port}`, '1024'], { stdio: 'ignore' });
     await new Promise((r) => setTimeout(r, 300));
+    process.on('exit', () => child.kill('SIGKILL')); // never left behind, whatever the exit path
     if (child.exitCode === null) return { port, kind: `postfix smtp-sink (${bin})`, close: async () => void child.kill('SIGTERM') };
   }
   const sink = await startSink({ port, keep: false });
@@ -98,7 +103,8 @@ interface Pass {
   cpuMsPerMessage: Record<string, number>;
   /** What the measured CPU cost allows on this machine's cores if nothing else ran. */
   cpuBoundMessagesPerSecond: number;
-  senderProfile?: ProfileSummary;
+  /** Per service, with MTA_PROFILE_DIR: self time by area and the heaviest functions. */
+  profiles?: Record<string, ProfileSummary>;
 }
 
 /** One run of the whole pipeline on fresh topics and fresh service processes. */
@@ -116,7 +122,48 @@ async function runPass(kafka: Kafka, brokers: string, sinkPort: number, rules: s
     process.env.MTA_PROFILE_DIR = profileDir;
   }
   for (const [id, name] of Object.entries(topics)) env[TOPIC_ENV[id as keyof Topics]] = name;
-  const services: ServiceProcess[] = await Promise.all(SERVICES.map((s) => startService(s, { ...env, MTA_GROUP_ID: `bench-${s}-${run}` })));
+  // Every service is stopped whatever happens (a failed start or run must not leave processes behind).
+  const started = await Promise.allSettled(SERVICES.map((s) => startService(s, { ...env, MTA_GROUP_ID: `bench-${s}-${run}` })));
+  const services: ServiceProcess[] = started.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  for (const s of services) live.add(s);
+  const failedStart = started.find((r) => r.status === 'rejected');
+  if (failedStart) {
+    await stopAll(services);
+    throw (failedStart as PromiseRejectedResult).reason;
+  }
+  try {
+    return await measure(kafka, admin, topics, run, services, kafkaPid, dkimDir, profileDir, profileRoot);
+  } finally {
+    await stopAll(services);
+    await admin.deleteTopics({ topics: Object.values(topics) }).catch(() => undefined);
+    await admin.disconnect();
+    if (profileRoot) process.env.MTA_PROFILE_DIR = profileRoot;
+  }
+}
+
+/** Service processes of this bench still running: killed on exit, whatever the exit path. */
+const live = new Set<ServiceProcess>();
+process.on('exit', () => {
+  for (const s of live) if (s.child.exitCode === null && s.child.signalCode === null) s.child.kill('SIGKILL');
+});
+
+async function stopAll(services: ServiceProcess[]): Promise<void> {
+  await Promise.all(services.map((s) => s.stop().finally(() => live.delete(s))));
+}
+
+async function measure(
+  kafka: Kafka,
+  admin: ReturnType<Kafka['admin']>,
+  topics: Topics,
+  run: string,
+  services: ServiceProcess[],
+  kafkaPid: number | undefined,
+  dkimDir: string | undefined,
+  profileDir: string | undefined,
+  profileRoot: string | undefined,
+): Promise<Pass> {
+  void admin;
+  void profileRoot;
   log(`services ready: ${services.map((s) => `${s.name}:${s.port}`).join(' ')}`);
 
   const producedAt = new Map<string, number>();
@@ -124,7 +171,8 @@ async function runPass(kafka: Kafka, brokers: string, sinkPort: number, rules: s
   let sent = 0;
   let failed = 0;
   let lastSentAt = 0;
-  const consumer = kafka.consumer({ groupId: `bench-status-${run}`, maxWaitTimeInMs: 50 });
+  // Fetches of 512 KiB or 50 ms (minBytes 1 would loop on tiny fetches and load the broker the bench measures).
+  const consumer = kafka.consumer({ groupId: `bench-status-${run}`, minBytes: 512 * 1024, maxWaitTimeInMs: 50 });
   await consumer.connect();
   await consumer.subscribe({ topic: topics.status, fromBeginning: true });
   let resolveDone!: () => void;
@@ -152,6 +200,7 @@ async function runPass(kafka: Kafka, brokers: string, sinkPort: number, rules: s
   const cpuBefore = Object.fromEntries(Object.entries(cpuPids).map(([k, pid]) => [k, cpuSeconds(pid)]));
   const benchCpuBefore = process.cpuUsage();
   const t0 = performance.now();
+  const fromUs = Number(process.hrtime.bigint() / 1000n);
   const BATCH = 500;
   let lastProgress = 0;
   const progress = setInterval(() => {
@@ -174,6 +223,7 @@ async function runPass(kafka: Kafka, brokers: string, sinkPort: number, rules: s
   await done;
   clearTimeout(timeout);
   clearInterval(progress);
+  const toUs = Number(process.hrtime.bigint() / 1000n);
   const seconds = (lastSentAt - t0) / 1000;
   const cpuMsPerMessage: Record<string, number> = {};
   for (const [k, pid] of Object.entries(cpuPids)) cpuMsPerMessage[k] = +(((cpuSeconds(pid) - cpuBefore[k]!) * 1000) / Math.max(1, sent)).toFixed(3);
@@ -184,10 +234,8 @@ async function runPass(kafka: Kafka, brokers: string, sinkPort: number, rules: s
   latencies.sort((a, b) => a - b);
   await consumer.disconnect();
   await producer.disconnect();
-  await Promise.all(services.map((s) => s.stop()));
-  await admin.deleteTopics({ topics: Object.values(topics) }).catch(() => undefined);
-  await admin.disconnect();
-  if (profileRoot) process.env.MTA_PROFILE_DIR = profileRoot;
+  // Profiles are written when the processes exit.
+  if (profileDir) await stopAll(services);
   const pass: Pass = {
     dkim: dkimDir !== undefined,
     sent,
@@ -199,15 +247,22 @@ async function runPass(kafka: Kafka, brokers: string, sinkPort: number, rules: s
     cpuMsPerMessage,
     cpuBoundMessagesPerSecond: +((cpus().length * 1000) / cpuTotal).toFixed(0),
   };
-  const prof = profileDir ? join(profileDir, 'sender.cpuprofile') : undefined;
-  if (prof && existsSync(prof)) pass.senderProfile = summarizeProfile(prof);
+  if (profileDir) {
+    pass.profiles = {};
+    for (const name of SERVICES) {
+      const prof = join(profileDir, `${name}.cpuprofile`);
+      if (existsSync(prof)) pass.profiles[name] = summarizeProfile(prof, 15, { fromUs, toUs });
+    }
+    log(`CPU profiles in ${profileDir}, first request to last status (self time, idle excluded):\n${formatProfiles(pass.profiles)}`);
+  }
   log(`${pass.dkim ? 'with' : 'without'} DKIM: ${pass.messagesPerSecond} msg/s, p50 ${pass.latencyMs.p50} ms, p99 ${pass.latencyMs.p99} ms`);
   return pass;
 }
 
 async function main() {
   const kafkaHandle = await kafkaFromEnvOrStart({ log: (m: string) => log(`kafka: ${m}`) });
-  const kafka = new Kafka({ clientId: 'bench', brokers: [kafkaHandle.brokers], logLevel: logLevel.NOTHING });
+  // Generous retries: a just-created topic's partitions may take seconds to get a leader on a loaded broker.
+  const kafka = new Kafka({ clientId: 'bench', brokers: [kafkaHandle.brokers], logLevel: logLevel.NOTHING, retry: { initialRetryTime: 200, retries: 12 } });
   const sink = await startSmtpSink();
   log(`sink: ${sink.kind} on 127.0.0.1:${sink.port}`);
   const run = randomUUID().slice(0, 8);

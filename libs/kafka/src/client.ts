@@ -1,6 +1,9 @@
 import { Kafka, logLevel, type LogEntry } from 'kafkajs';
+import { patchKafkajsIdleLoop } from './kafkajs-patch.ts';
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
+// Also when run without the bundle's preload (tsx: tests, benches); idempotent.
+patchKafkajsIdleLoop(import.meta.url);
 
 export interface LogSink {
   error(obj: object, msg: string): void;

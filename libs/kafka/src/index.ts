@@ -6,6 +6,8 @@ export * from './in-record.ts';
 export * from './offset-tracker.ts';
 export * from './stage.ts';
 export * from './seen-window.ts';
+export * from './seen-rebuild.ts';
 export * from './stage-service.ts';
 export * from './delay-stage.ts';
 export * from './trace-context.ts';
+export { patchKafkajsCrc32c, patchKafkajsIdleLoop } from './kafkajs-patch.ts';

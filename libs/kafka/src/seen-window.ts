@@ -3,7 +3,8 @@
  * at-least-once delivery hands a service twice (ingest: messageIds; sender: delivered attempts).
  * Insertion-ordered Map: the least recently recorded (or hit, through `has`) entries are evicted
  * first once `maxEntries` is reached or they are older than `maxAgeMs`. `maxEntries` 0 remembers
- * nothing. Memory only: it does not survive a restart.
+ * nothing. Held in memory; `rebuildSeenWindow` (seen-rebuild.ts) refills it at start-up from what
+ * the service produced before a restart.
  */
 export class SeenWindow {
   private readonly seen = new Map<string, number>();
@@ -41,6 +42,17 @@ export class SeenWindow {
     this.seen.delete(id);
     this.evict(t, true);
     this.seen.set(id, t);
+  }
+
+  /**
+   * Records `id` as seen at `at` (a rebuild from Kafka after a restart, in time order): entries
+   * already older than the window are skipped.
+   */
+  addAt(id: string, at: number): void {
+    if (this.maxEntries <= 0 || this.now() - at > this.maxAgeMs) return;
+    this.seen.delete(id);
+    this.evict(this.now(), true);
+    this.seen.set(id, at);
   }
 
   get size(): number {

@@ -1,7 +1,7 @@
 import { runService, stageMetrics, watchdogMetrics, type RuntimeContext } from '@mta/telemetry';
 import type { FastifyInstance } from 'fastify';
 import { createKafka } from './client.ts';
-import { Stage, type Handler } from './stage.ts';
+import { Stage, type Handler, type StageOptions } from './stage.ts';
 
 /** The configuration every stage service has (from `commonKeys` plus its own maxInFlight). */
 export interface StageServiceConfig {
@@ -13,6 +13,8 @@ export interface StageServiceConfig {
   httpPort: number;
   shutdownTimeoutMs: number;
   maxInFlight: number;
+  /** With `laneOf`: records of one lane handled at once (default a tenth of maxInFlight). */
+  maxInFlightPerLane?: number;
 }
 
 export interface StageServiceParts {
@@ -23,6 +25,8 @@ export interface StageServiceParts {
   close?(): Promise<void>;
   /** Logged once consuming: what this instance does. */
   describe?: Record<string, unknown>;
+  /** The lane of a record: a full lane parks or requeues its records instead of stopping the others (see Stage). */
+  laneOf?: StageOptions['laneOf'];
   /** More stages in the same process (e.g. the retry delay topics), started after the main one. */
   extraStages?: ExtraStage[];
 }
@@ -72,6 +76,8 @@ export async function runStageService(opts: {
         deadLetterTopic: opts.deadLetterTopic,
         log: ctx.log,
         maxInFlight: config.maxInFlight,
+        ...(parts.laneOf ? { laneOf: parts.laneOf } : {}),
+        ...(config.maxInFlightPerLane !== undefined ? { maxInFlightPerLane: config.maxInFlightPerLane } : {}),
         hooks: stageMetrics(ctx.metrics.meter, {
           inFlight: () => stage?.inFlightCount ?? 0,
           oldestInFlightSeconds: () => stage?.oldestInFlightSeconds() ?? 0,

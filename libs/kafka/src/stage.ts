@@ -39,6 +39,18 @@ export interface StageOptions {
   /** Extra producer settings (batching). */
   lingerMs?: number;
   fromBeginning?: boolean;
+  /**
+   * Lanes (e.g. the throttle's recipient domain, the queue's key): at most `maxInFlightPerLane`
+   * records of one lane are handled at once; more wait in memory (parked) so a slow lane never
+   * holds up another. When `maxInFlight` records are held (handled + parked), a record of a full
+   * lane goes back to the end of its topic instead (requeued, then committed) rather than
+   * stopping consumption: a lane that is not full always gets its records dispatched.
+   */
+  laneOf?: (rec: InRecord) => string | undefined;
+  maxInFlightPerLane?: number;
+  /** Fetch sizing (defaults: 512 KiB or 100 ms, see the constructor). */
+  fetchMinBytes?: number;
+  fetchMaxWaitMs?: number;
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -76,26 +88,36 @@ export class Stage {
   /** In-flight records by dispatch order: when dispatched, and the record's Kafka timestamp. */
   private dispatchedAt = new Map<number, { at: number; produced: number }>();
   private dispatchSeq = 0;
+  /** Per lane (when `laneOf` is set): records being handled and records parked behind them. */
+  private lanes = new Map<string, { active: number; parked: (() => void)[] }>();
+  private readonly perLane: number;
+  /** Records handed back to their topic because their lane was full and the stage held maxInFlight. */
+  requeued = 0;
   /** Per `topic:partition`: records after the last dispatched one, at the last fetch. */
   private lagByPartition = new Map<string, { topic: string; partition: number; lag: number }>();
 
   constructor(private readonly opts: StageOptions) {
     this.maxInFlight = opts.maxInFlight ?? 1000;
+    this.perLane = Math.max(1, opts.maxInFlightPerLane ?? Math.ceil(this.maxInFlight / 10));
     this.tracer = trace.getTracer(`mta-${opts.service}`);
     this.consumer = opts.kafka.consumer({
       groupId: opts.groupId,
       sessionTimeout: opts.sessionTimeoutMs ?? 30000,
       heartbeatInterval: 3000,
       maxBytesPerPartition: 4 * 1024 * 1024,
-      // Fewer, fuller fetches: a fetch waits for 16 KiB or 50 ms. Tiny fetches at minBytes=1
-      // cost the broker more CPU than the records themselves.
-      minBytes: 16 * 1024,
-      maxWaitTimeInMs: 50,
+      // Few, full fetches: a fetch waits for 512 KiB or 100 ms, so a stage fed a steady trickle
+      // makes ~10 fetches a second instead of one per handful of records (each fetch costs the
+      // broker and kafkajs a request/response round, whatever it carries). With the producer's
+      // 50 ms linger this adds up to ~150 ms per hop at low rates; bench/stage-cost.ts measured
+      // ~25 % less CPU per record than 16 KiB/50 ms/10 ms linger at 300 records/s of 5 KB
+      // (medians of 4 rounds, docs/performance.md).
+      minBytes: opts.fetchMinBytes ?? 512 * 1024,
+      maxWaitTimeInMs: opts.fetchMaxWaitMs ?? 100,
       allowAutoTopicCreation: false,
     });
     this.producer = opts.kafka.producer({ allowAutoTopicCreation: false, maxInFlightRequests: 8 });
     this.out = new BatchProducer(this.producer, {
-      lingerMs: opts.lingerMs ?? 10,
+      lingerMs: opts.lingerMs ?? 50,
       onSent: (topic, n) => opts.hooks?.produced?.(topic, n),
     });
     this.health = new ConsumerHealth(this.consumer, opts.log, {}, () => {
@@ -150,8 +172,11 @@ export class Stage {
         this.opts.hooks?.consumed?.(batch.topic, batch.messages.length);
         const lag = { topic: batch.topic, partition: batch.partition, lag: Number(batch.highWatermark) - Number(batch.firstOffset() ?? batch.highWatermark) };
         this.lagByPartition.set(`${batch.topic}:${batch.partition}`, lag);
+        // With lanes, consumption waits only at twice maxInFlight: records of lanes that are not
+        // full (at most maxInFlightPerLane each) may exceed maxInFlight; full lanes requeue instead.
+        const ceiling = this.opts.laneOf ? 2 * this.maxInFlight : this.maxInFlight;
         for (const m of batch.messages) {
-          while (this.inFlight >= this.maxInFlight) {
+          while (this.inFlight >= ceiling) {
             await Promise.race([new Promise<void>((r) => this.drainWaiters.push(r)), sleep(1000)]);
             await heartbeat();
             if (!isRunning() || isStale() || this.stopping) return;
@@ -175,19 +200,47 @@ export class Stage {
           this.dispatchedAt.set(seq, { at: now, produced: Number.isFinite(produced) ? produced : now });
           resolveOffset(m.offset);
           lag.lag = Number(batch.highWatermark) - Number(m.offset) - 1;
-          void this.process(rec).then((done) => {
+          const finish = (done: boolean) => {
             if (done) tracker.finish(rec.topic, rec.partition, offset);
             this.inFlight--;
             this.dispatchedAt.delete(seq);
             const w = this.drainWaiters;
             this.drainWaiters = [];
             for (const r of w) r();
-          });
+          };
+          const lane = this.opts.laneOf?.(rec);
+          if (lane === undefined) void this.process(rec).then(finish);
+          else this.dispatchInLane(lane, rec, finish);
         }
         await heartbeat();
       },
     });
     this.commitTimer = setInterval(() => void this.commit(), this.opts.commitIntervalMs ?? 1000);
+  }
+
+  /** Handles `rec` now if its lane has room, parks it if the stage has room, else requeues it. */
+  private dispatchInLane(key: string, rec: InRecord, finish: (done: boolean) => void): void {
+    let lane = this.lanes.get(key);
+    if (!lane) this.lanes.set(key, (lane = { active: 0, parked: [] }));
+    const l = lane;
+    const run = () => {
+      l.active++;
+      void this.process(rec).then((done) => {
+        l.active--;
+        const next = l.parked.shift();
+        if (next) next();
+        else if (l.active === 0) this.lanes.delete(key);
+        finish(done);
+      });
+    };
+    if (l.active < this.perLane) run();
+    // inFlight already counts this record: park while the stage holds fewer than maxInFlight.
+    else if (this.inFlight <= this.maxInFlight) l.parked.push(run);
+    else {
+      this.requeued++;
+      const back: OutRecord = { topic: rec.topic, key: rec.key === null ? null : rec.key.toString('utf8'), value: rec.value ?? Buffer.alloc(0), headers: rec.headers };
+      void this.produce([back], ROOT_CONTEXT).then(finish);
+    }
   }
 
   /** Handles one record and produces its outputs; false if they could not be produced. */
@@ -215,6 +268,11 @@ export class Stage {
       this.opts.log.error({ err: (err as Error).stack, topic: rec.topic, partition: rec.partition, offset: rec.offset }, 'handler failed; record dead-lettered');
       outputs = [deadLetter(this.opts.deadLetterTopic, this.opts.service, rec, { code: 'internal_error', message: `${this.opts.service}: ${(err as Error).message}` })];
     }
+    return this.produce(outputs, ctx, traceHeaders);
+  }
+
+  /** Produces `outputs` (retrying until acknowledged or stopping); false if they were not. */
+  private async produce(outputs: OutRecord[], ctx: Context, traceHeaders?: Record<string, string>): Promise<boolean> {
     for (let delay = 100; ; delay = Math.min(delay * 2, 5000)) {
       try {
         await (traceHeaders ? this.out.send(outputs, ctx, traceHeaders) : this.out.send(outputs, ctx));

@@ -79,3 +79,41 @@ test('an offset is committed only after its outputs are produced; a restart re-r
   assert.equal(await committed(groupId, topics.requests), 5);
   await Promise.all([out.stop(), p.disconnect()]);
 });
+
+test('lanes: a stuck lane that holds every in-flight slot does not delay another lane; its records are kept, parked or requeued', async () => {
+  const topics = await freshTopics(admin, 1);
+  const out = await collect<{ id: string }>(kafka, topics.queue);
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  const s = new Stage({
+    service: 'test',
+    kafka,
+    groupId: `g-${randomUUID()}`,
+    topics: [topics.requests],
+    deadLetterTopic: topics.deadLetter,
+    log: silent,
+    commitIntervalMs: 200,
+    maxInFlight: 10,
+    maxInFlightPerLane: 3,
+    laneOf: (rec) => rec.key?.toString(),
+    handle: async (rec) => {
+      if (rec.key?.toString() === 'stuck.example') await gate; // a site that never answers
+      return [{ topic: topics.queue, key: null, value: JSON.stringify({ id: rec.value!.toString() }) }];
+    },
+  });
+  await s.start();
+  const p = kafka.producer();
+  await p.connect();
+  // 30 records of the stuck site first (three times maxInFlight), then 5 of another site behind them.
+  const stuck = Array.from({ length: 30 }, (_, i) => `s${i}`);
+  const other = Array.from({ length: 5 }, (_, i) => `o${i}`);
+  await p.send({ topic: topics.requests, messages: [...stuck.map((id) => ({ key: 'stuck.example', value: id })), ...other.map((id) => ({ key: 'other.example', value: id }))] });
+  const early = await out.until((rs) => other.every((id) => rs.some((r) => r.id === id)), 20000);
+  assert.deepEqual(early.map((r) => r.id).sort(), [...other].sort(), 'the other site went through while the stuck one held its slots');
+  assert.ok(s.requeued > 0, 'the stuck records beyond maxInFlight went back to the topic instead of stopping consumption');
+  release();
+  const all = await out.until((rs) => stuck.every((id) => rs.some((r) => r.id === id)), 30000);
+  assert.deepEqual([...new Set(all.map((r) => r.id))].sort(), [...stuck, ...other].sort(), 'every stuck record was handled once released');
+  await s.stop(5000);
+  await Promise.all([out.stop(), p.disconnect()]);
+});

@@ -10,6 +10,22 @@ export interface StatusTail {
 }
 
 /**
+ * The topic's offsets, retried while the broker is still loading a just-created partition
+ * (NOT_LEADER_OR_FOLLOWER / UNKNOWN_TOPIC_OR_PARTITION are retriable and pass within seconds).
+ */
+async function fetchOffsets(admin: ReturnType<Kafka['admin']>, topic: string, timeoutMs = 30_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (let delay = 100; ; delay = Math.min(delay * 2, 2000)) {
+    try {
+      return await admin.fetchTopicOffsets(topic);
+    } catch (err) {
+      if (!(err as { retriable?: boolean }).retriable || Date.now() + delay > deadline) throw err;
+      await new Promise((r) => setTimeout(r, delay));
+    }
+  }
+}
+
+/**
  * Reads `mta.status` from the beginning, then follows it, applying every record. It commits no
  * offsets (its consumer group is private to this process): the topic itself is the changelog
  * feedback rebuilds its state from after a restart, and nothing else is stored.
@@ -24,7 +40,7 @@ export async function startStatusTail(opts: {
 }): Promise<StatusTail> {
   const admin = opts.kafka.admin();
   await admin.connect();
-  const offsets = await admin.fetchTopicOffsets(opts.topic).finally(() => admin.disconnect());
+  const offsets = await fetchOffsets(admin, opts.topic).finally(() => admin.disconnect());
   const remaining = new Map<number, bigint>();
   for (const p of offsets) if (BigInt(p.high) > BigInt(p.low)) remaining.set(p.partition, BigInt(p.high));
   let markCaughtUp!: () => void;
@@ -42,6 +58,9 @@ export async function startStatusTail(opts: {
   const consumer: Consumer = opts.kafka.consumer({
     groupId: opts.groupId,
     maxBytesPerPartition: 4 * 1024 * 1024,
+    // A fetch waits for 512 KiB or 100 ms: with minBytes 1 a tail of a busy topic loops on
+    // fetches of one or two records, which cost more than applying them.
+    minBytes: 512 * 1024,
     maxWaitTimeInMs: 100,
     allowAutoTopicCreation: false,
   });

@@ -30,6 +30,7 @@ export const throttleKeys = {
   ...commonKeys('throttle', 8082),
   rules: rulesFile,
   maxInFlight: int('MTA_MAX_IN_FLIGHT', 'Messages held waiting for their lane\'s token before consumption waits (bounds memory).', 50000, 1),
+  maxInFlightPerLane: int('MTA_MAX_IN_FLIGHT_PER_DOMAIN', 'Messages of one recipient domain (one site with MTA_THROTTLE_OWNERSHIP=site) held at once; more wait in memory while fewer than MTA_MAX_IN_FLIGHT are held, else go back to the end of the queue topic: a slow domain never stops the others.', 5000, 1),
   dnsServer: optionalStr('MTA_DNS_SERVER', 'DNS server for MX lookups (site of a domain), ip[:port] (unset = the system resolvers).'),
   siteBy: oneOf('MTA_THROTTLE_SITE', 'What a lane\'s site is: mx = the set of MX hosts (MX rollup, provider rules); domain = the recipient domain (no DNS lookups).', ['mx', 'domain'] as const, 'mx'),
   mxCacheTtlS: int('MTA_MX_CACHE_TTL_S', 'How long a domain\'s MX answer (its site) is cached.', 300, 0, 86_400),

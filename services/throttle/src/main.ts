@@ -39,6 +39,8 @@ const sites =
     ? createSiteResolver({ resolver: createMxResolver(config.dnsServer), ttlMs: config.mxCacheTtlS * 1000 })
     : { resolve: async (domain: string) => ({ site: domain, hosts: [domain] }) };
 const slots = new InFlightWindow();
+/** The lane of a queue record: its key (recipient domain on mta.queue, site on mta.queue.site). */
+const keyOf = (rec: { key: Buffer | null }) => rec.key?.toString('utf8');
 const handler = createThrottleHandler({ topics, limiter, shaper, sites, ...(config.windowS > 0 ? { window: { slots, windowS: config.windowS } } : {}) });
 await runStageService({
   service: 'throttle',
@@ -87,7 +89,18 @@ await runStageService({
     // the lanes' stage, one group shared by every instance: each site has one owner.
     const siteLanes =
       config.ownership === 'site'
-        ? new Stage({ service: 'throttle-lanes', kafka, groupId: `${config.groupId}-lanes`, topics: [topics.siteQueue], deadLetterTopic: topics.deadLetter, log, maxInFlight: config.maxInFlight, handle: lanesHandler })
+        ? new Stage({
+            service: 'throttle-lanes',
+            kafka,
+            groupId: `${config.groupId}-lanes`,
+            topics: [topics.siteQueue],
+            deadLetterTopic: topics.deadLetter,
+            log,
+            maxInFlight: config.maxInFlight,
+            laneOf: keyOf,
+            maxInFlightPerLane: config.maxInFlightPerLane,
+            handle: lanesHandler,
+          })
         : undefined;
     const admin = kafka.admin();
     // Learned state first, so no lane starts from scratch; then the learning stage.
@@ -107,6 +120,9 @@ await runStageService({
     }, 60_000);
     return {
       handle: siteLanes ? createRekeyHandler({ topics, sites }) : lanesHandler,
+      // mta.queue is keyed by recipient domain: one domain's backlog never takes every in-flight
+      // slot (with per-site ownership the lanes' stage does the same per site, below).
+      ...(siteLanes ? {} : { laneOf: keyOf }),
       details: () => ({ waiting: limiter.waiting, lanes: shaper.lanes.size, learning: learn.ready, ownership: config.ownership, ...(siteLanes ? { siteLanes: siteLanes.ready } : {}) }),
       close: async () => {
         clearInterval(sweeper);

@@ -1,0 +1,58 @@
+/**
+ * Two fixes to kafkajs 2.2.4 internals, applied from outside (no fork):
+ *
+ * 1. `patchKafkajsIdleLoop`: every connection's RequestQueue re-arms a 0 ms timer forever when
+ *    nothing is pending (`scheduleCheckPendingRequests` with a negative delay; kafkajs issue
+ *    #1556, unmerged fix PR #1667): ~50 ms of CPU per second per idle service here. The timer is
+ *    only needed while requests wait (in-flight limit or broker throttling), so it is armed then.
+ * 2. `patchKafkajsCrc32c`, below.
+ */
+const PATCHED = Symbol.for('mta.kafkajs.idleLoopPatched');
+
+export function patchKafkajsIdleLoop(from: string): boolean {
+  const req = createRequire(from);
+  let RequestQueue: { prototype: Record<string | symbol, unknown> };
+  try {
+    RequestQueue = req('kafkajs/src/network/requestQueue/index.js') as typeof RequestQueue;
+  } catch {
+    return false;
+  }
+  const proto = RequestQueue.prototype;
+  if (proto[PATCHED]) return true;
+  const original = proto.scheduleCheckPendingRequests as (this: { pending: unknown[] }) => void;
+  if (typeof original !== 'function') return false;
+  proto.scheduleCheckPendingRequests = function (this: { pending: unknown[] }) {
+    if (this.pending.length === 0) return; // nothing waits: no timer (push() schedules when one does)
+    original.call(this);
+  };
+  proto[PATCHED] = true;
+  return true;
+}
+
+/**
+ * Loaded before kafkajs in every service bundle (scripts/build.mjs emits it as
+ * dist/kafkajs-patch.cjs and the bundle's first import): kafkajs computes the CRC-32C of every
+ * record batch it produces byte by byte in JS; this puts the slicing-by-8 version (crc32c.ts, same
+ * results) in its place by pre-seeding Node's module cache for kafkajs's crc32C module. The broker
+ * verifies each batch's CRC, so a wrong checksum could not go unnoticed (CORRUPT_MESSAGE).
+ * Without kafkajs at that path (another version layout) it does nothing.
+ */
+import { createRequire, Module } from 'node:module';
+import { crc32c } from './crc32c.ts';
+
+export function patchKafkajsCrc32c(from: string): boolean {
+  const req = createRequire(from);
+  let path: string;
+  try {
+    path = req.resolve('kafkajs/src/protocol/recordBatch/crc32C/index.js');
+  } catch {
+    return false;
+  }
+  if (req.cache[path]) return false; // kafkajs already loaded it
+  const m = new Module(path);
+  m.filename = path;
+  m.loaded = true;
+  m.exports = crc32c;
+  req.cache[path] = m;
+  return true;
+}

@@ -1,0 +1,54 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createRequire } from 'node:module';
+import { ROOT } from '@mta/testkit';
+import { crc32c } from '../src/crc32c.ts';
+import { patchKafkajsIdleLoop } from '../src/kafkajs-patch.ts';
+
+const require = createRequire(import.meta.url);
+const kafkajsCrc = require('kafkajs/src/protocol/recordBatch/crc32C/index.js') as (b: Buffer) => number;
+
+test('crc32c: the standard check value and the same result as kafkajs for every length and content', () => {
+  assert.equal(crc32c(Buffer.from('123456789')), 0xe3069283);
+  assert.equal(crc32c(Buffer.alloc(0)), 0);
+  for (let len = 0; len < 70; len++) {
+    const b = randomBytes(len);
+    assert.equal(crc32c(b), kafkajsCrc(b), `length ${len}`);
+  }
+  for (const len of [511, 4096, 5163, 65_537, 1_000_003]) {
+    const b = randomBytes(len);
+    assert.equal(crc32c(b), kafkajsCrc(b), `length ${len}`);
+    assert.equal(crc32c(b.subarray(3)), kafkajsCrc(b.subarray(3)), `unaligned view of ${len}`);
+  }
+});
+
+test('a service bundle loads the faster crc32c into kafkajs before kafkajs loads', () => {
+  // dist/kafkajs-patch.cjs is what every bundle imports first (scripts/build.mjs).
+  const out = execFileSync(
+    process.execPath,
+    ['-e', "require('./services/ingest/dist/kafkajs-patch.cjs'); const f = require('kafkajs/src/protocol/recordBatch/crc32C/index.js'); const { Kafka } = require('kafkajs'); console.log(f.name, typeof Kafka, f(Buffer.from('123456789')))"],
+    { cwd: ROOT, encoding: 'utf8' },
+  );
+  assert.equal(out.trim(), `crc32c function ${0xe3069283}`);
+});
+
+test('kafkajs request queues arm their pending-requests timer only while requests wait (no idle 0 ms loop)', () => {
+  assert.equal(patchKafkajsIdleLoop(import.meta.url), true);
+  const RequestQueue = require('kafkajs/src/network/requestQueue/index.js') as new (o: object) => {
+    pending: unknown[];
+    throttleCheckTimeoutId: NodeJS.Timeout | null | undefined;
+    scheduleCheckPendingRequests(): void;
+    destroy(): void;
+  };
+  const logger = { debug() {}, info() {}, warn() {}, error() {} };
+  const q = new RequestQueue({ instrumentationEmitter: null, maxInFlightRequests: 1, requestTimeout: 30000, enforceRequestTimeout: false, clientId: 't', broker: 'b', logger, isConnected: () => true });
+  q.scheduleCheckPendingRequests();
+  assert.ok(!q.throttleCheckTimeoutId, 'nothing pending: no timer');
+  q.pending.push({});
+  q.scheduleCheckPendingRequests();
+  assert.ok(q.throttleCheckTimeoutId, 'a request waits: the timer is armed');
+  q.pending.length = 0;
+  q.destroy();
+});
