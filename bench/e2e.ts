@@ -135,7 +135,9 @@ async function runPass(kafka: Kafka, brokers: string, sinkPort: number, rules: s
     return await measure(kafka, admin, topics, run, services, kafkaPid, dkimDir, profileDir, profileRoot);
   } finally {
     await stopAll(services);
-    await admin.deleteTopics({ topics: Object.values(topics) }).catch(() => undefined);
+    // BENCH_KEEP_TOPICS=1 keeps the run's topics, to read the records' timestamps stage by stage afterwards (kcat).
+    if (process.env.BENCH_KEEP_TOPICS === '1') log(`topics kept: ${Object.values(topics).join(' ')}`);
+    else await admin.deleteTopics({ topics: Object.values(topics) }).catch(() => undefined);
     await admin.disconnect();
     if (profileRoot) process.env.MTA_PROFILE_DIR = profileRoot;
   }
