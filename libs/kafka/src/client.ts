@@ -2,7 +2,7 @@ import { Kafka, logLevel, type LogEntry } from 'kafkajs';
 import { patchKafkajsIdleLoop } from './kafkajs-patch.ts';
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
-// Also when run without the bundle's preload (tsx: tests, benches); idempotent.
+// kafkajs's idle timer loop (kafkajs-patch.ts), for every process that loads @mta/kafka: bundles and tsx alike.
 patchKafkajsIdleLoop(import.meta.url);
 
 export interface LogSink {

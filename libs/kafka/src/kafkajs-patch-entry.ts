@@ -1,5 +1,5 @@
-// Entry of dist/kafkajs-patch.cjs (see kafkajs-patch.ts).
-import { patchKafkajsCrc32c, patchKafkajsIdleLoop } from './kafkajs-patch.ts';
+// Entry of dist/kafkajs-patch.cjs (see kafkajs-patch.ts): only what must run before kafkajs loads.
+// The idle-loop fix is a prototype method, applied once by client.ts wherever @mta/kafka is loaded.
+import { patchKafkajsCrc32c } from './kafkajs-patch.ts';
 
 patchKafkajsCrc32c(__filename);
-patchKafkajsIdleLoop(__filename);
