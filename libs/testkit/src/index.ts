@@ -8,3 +8,4 @@ export * from './dkim.ts';
 export * from './peers.ts';
 export * from './postfix-sink.ts';
 export * from './isp-sim/index.ts';
+export * from './poll.ts';

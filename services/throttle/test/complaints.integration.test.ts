@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { Admin, Kafka, Producer } from 'kafkajs';
 import { TOPIC_ENV } from '@mta/config';
 import { AttemptCodec, MtaEventCodec, type Attempt, type Delivery, type MtaEvent, type QueuedMessage, type Topics } from '@mta/contracts';
-import { collect, freshTopics, startService, testKafka, type ServiceProcess } from '@mta/testkit';
+import { collect, freshTopics, startService, testKafka, until, type ServiceProcess } from '@mta/testkit';
 
 /**
  * Complaints through Kafka: the classifier's complaint events on mta.events feed the complaint
@@ -84,16 +84,6 @@ async function lane(t: ServiceProcess): Promise<LaneView | undefined> {
   const r = await fetch(`http://127.0.0.1:${t.port}/shaping/lanes`);
   return ((await r.json()) as { lanes: LaneView[] }).lanes.find((l) => l.key === LANE);
 }
-async function until<T>(what: string, f: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await f();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 300));
-  }
-}
-
 test('complaints on mta.events drive the lane\'s complaint ratio rule: throttle down, then suspend', async () => {
   const deliveries = await collect<Delivery>(kafka, topics.deliveries);
   const throttle = await startService('throttle', env);

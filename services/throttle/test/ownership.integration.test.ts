@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { Admin, Kafka, Producer } from 'kafkajs';
 import { TOPIC_ENV } from '@mta/config';
 import type { Delivery, QueuedMessage, Topics } from '@mta/contracts';
-import { collect, freshTopics, startDns, startService, testKafka, type FakeDns, type ServiceProcess } from '@mta/testkit';
+import { collect, freshTopics, startDns, startService, testKafka, until, type FakeDns, type ServiceProcess } from '@mta/testkit';
 
 /**
  * Two throttle instances in one group (MTA_THROTTLE_OWNERSHIP=site) on the real broker: the
@@ -47,15 +47,8 @@ async function lanes(t: ServiceProcess): Promise<LaneView[]> {
   return ((await r.json()) as { lanes: LaneView[] }).lanes;
 }
 
-async function until<T>(what: string, f: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await f();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 300));
-  }
-}
+/** Two instances join two groups each and hand lanes over: a longer wait than testkit's default. */
+const WAIT_MS = 60_000;
 
 before(async () => {
   kafka = testKafka('throttle-own');
@@ -94,7 +87,7 @@ test('two throttle instances: one owner per site (re-keyed by site); operator co
     await until('both groups stable with two members', async () => {
       const d = await admin.describeGroups(groups);
       return d.groups.every((g) => g.state === 'Stable' && g.members.length === 2) ? true : undefined;
-    });
+    }, WAIT_MS);
     await producer.send({ topic: topics.queue, messages: DOMAINS.map((d, i) => queued(i, d)).map((m) => ({ key: m.recipientDomain, value: JSON.stringify(m) })) });
     const out = await deliveries.until((r) => r.length >= DOMAINS.length);
     assert.deepEqual(new Set(out.map((d) => d.recipientDomain)), new Set(DOMAINS));
@@ -112,10 +105,10 @@ test('two throttle instances: one owner per site (re-keyed by site); operator co
     const res = await post(other, '/shaping/suspend', { provider: 'google', durationS: 600, by: 'carol' });
     assert.equal(res.status, 200);
     assert.deepEqual(((await res.json()) as { suspended: string[] }).suspended, []);
-    const suspended = await until('the owner to apply the suspension', async () => (await lanes(owner)).find((l) => l.key === LANE && l.state === 'suspended'));
+    const suspended = await until('the owner to apply the suspension', async () => (await lanes(owner)).find((l) => l.key === LANE && l.state === 'suspended'), WAIT_MS);
     assert.match(suspended.lastChange.reason, /suspended by operator carol/);
     assert.equal((await post(other, '/shaping/resume', { provider: 'google', by: 'carol' })).status, 200);
-    const resumed = await until('the owner to apply the resume', async () => (await lanes(owner)).find((l) => l.key === LANE && l.state === 'active'));
+    const resumed = await until('the owner to apply the resume', async () => (await lanes(owner)).find((l) => l.key === LANE && l.state === 'active'), WAIT_MS);
     assert.match(resumed.lastChange.reason, /resumed by operator carol/);
   } finally {
     await deliveries.stop();

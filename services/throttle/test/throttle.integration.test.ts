@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { Admin, Kafka, Producer } from 'kafkajs';
 import { TOPIC_ENV } from '@mta/config';
 import type { Attempt, Delivery, QueuedMessage, Topics } from '@mta/contracts';
-import { collect, freshTopics, startDns, startService, testKafka, type FakeDns, type ServiceProcess } from '@mta/testkit';
+import { collect, freshTopics, startDns, startService, testKafka, until, type FakeDns, type ServiceProcess } from '@mta/testkit';
 
 /**
  * The throttle bundle on the real broker with a real DNS: lanes per site from MX, learning from
@@ -72,16 +72,6 @@ const attempt = (domain: string, response: string | undefined): Attempt => {
 async function lanes(t: ServiceProcess) {
   const r = await fetch(`http://127.0.0.1:${t.port}/shaping/lanes`);
   return ((await r.json()) as { lanes: { key: string; provider: string | null; limits: { messagesPerSecond: number; maxConnections: number }; lastChange: { reason: string } }[] }).lanes;
-}
-
-async function until<T>(what: string, f: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await f();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 300));
-  }
 }
 
 before(async () => {
