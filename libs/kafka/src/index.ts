@@ -11,3 +11,4 @@ export * from './stage-service.ts';
 export * from './delay-stage.ts';
 export * from './trace-context.ts';
 export { patchKafkajsCrc32c, patchKafkajsIdleLoop } from './kafkajs-patch.ts';
+export { retrying } from './retrying.ts';

@@ -1,6 +1,7 @@
 import type { Kafka } from 'kafkajs';
 import { randomUUID } from 'node:crypto';
 import type { LogSink } from './client.ts';
+import { retrying } from './retrying.ts';
 import type { SeenWindow } from './seen-window.ts';
 
 export interface SeenRebuildOptions {
@@ -82,17 +83,4 @@ export async function rebuildSeenWindow(window: SeenWindow, opts: SeenRebuildOpt
   for (const f of found) window.addAt(f.id, f.at);
   opts.log.info({ topic: opts.topic, records, ids: found.length, window: window.size }, 'dedupe window rebuilt from Kafka');
   return { records, ids: found.length };
-}
-
-/** Retries while the broker is still loading a partition (retriable protocol errors). */
-async function retrying<T>(f: () => Promise<T>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (let delay = 100; ; delay = Math.min(delay * 2, 2000)) {
-    try {
-      return await f();
-    } catch (err) {
-      if (!(err as { retriable?: boolean }).retriable || Date.now() + delay > deadline) throw err;
-      await new Promise((r) => setTimeout(r, delay));
-    }
-  }
 }

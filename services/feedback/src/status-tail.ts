@@ -1,5 +1,5 @@
 import { StatusRecordCodec, type StatusRecord } from '@mta/contracts';
-import type { LogSink } from '@mta/kafka';
+import { retrying, type LogSink } from '@mta/kafka';
 import type { Consumer, Kafka } from 'kafkajs';
 
 export interface StatusTail {
@@ -7,22 +7,6 @@ export interface StatusTail {
   caughtUp: Promise<void>;
   readonly isCaughtUp: boolean;
   stop(): Promise<void>;
-}
-
-/**
- * The topic's offsets, retried while the broker is still loading a just-created partition
- * (NOT_LEADER_OR_FOLLOWER / UNKNOWN_TOPIC_OR_PARTITION are retriable and pass within seconds).
- */
-async function fetchOffsets(admin: ReturnType<Kafka['admin']>, topic: string, timeoutMs = 30_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (let delay = 100; ; delay = Math.min(delay * 2, 2000)) {
-    try {
-      return await admin.fetchTopicOffsets(topic);
-    } catch (err) {
-      if (!(err as { retriable?: boolean }).retriable || Date.now() + delay > deadline) throw err;
-      await new Promise((r) => setTimeout(r, delay));
-    }
-  }
 }
 
 /**
@@ -40,7 +24,8 @@ export async function startStatusTail(opts: {
 }): Promise<StatusTail> {
   const admin = opts.kafka.admin();
   await admin.connect();
-  const offsets = await fetchOffsets(admin, opts.topic).finally(() => admin.disconnect());
+  // Retried while the broker is still loading a just-created partition.
+  const offsets = await retrying(() => admin.fetchTopicOffsets(opts.topic)).finally(() => admin.disconnect());
   const remaining = new Map<number, bigint>();
   for (const p of offsets) if (BigInt(p.high) > BigInt(p.low)) remaining.set(p.partition, BigInt(p.high));
   let markCaughtUp!: () => void;
