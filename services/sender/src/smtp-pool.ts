@@ -312,12 +312,17 @@ export class SmtpPool {
     this.process();
   }
 
-  /** Ends a connection politely (QUIT) and forgets it. */
-  private retire(c: Conn): void {
-    if (c.state === 'closed') return;
+  /** Marks a connection closed and removes it from the pool (its socket is the caller's business). */
+  private forget(c: Conn): void {
     c.state = 'closed';
     clearTimeout(c.idleTimer);
     this.conns.delete(c);
+  }
+
+  /** Ends a connection politely (QUIT) and forgets it. */
+  private retire(c: Conn): void {
+    if (c.state === 'closed') return;
+    this.forget(c);
     c.smtp.quit();
     this.process();
   }
@@ -325,9 +330,7 @@ export class SmtpPool {
   /** Closes a connection at once and forgets it. */
   private drop(c: Conn): void {
     if (c.state === 'closed') return;
-    c.state = 'closed';
-    clearTimeout(c.idleTimer);
-    this.conns.delete(c);
+    this.forget(c);
     c.smtp.close();
     this.process();
   }
@@ -335,9 +338,7 @@ export class SmtpPool {
   /** The connection ended (closed by either side, or failed). */
   private ended(c: Conn): void {
     const was = c.state;
-    c.state = 'closed';
-    clearTimeout(c.idleTimer);
-    this.conns.delete(c);
+    this.forget(c);
     c.log.ended(c.failure);
     const job = c.job;
     if (!job) return this.process();
