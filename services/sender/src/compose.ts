@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { verpEncode, type Delivery } from '@mta/contracts';
 import type { SendMailOptions } from 'nodemailer';
 import MailComposer from 'nodemailer/lib/mail-composer';
+import { TtlCache } from './ttl-cache.ts';
 
 /**
  * What nodemailer is handed for one delivery.
@@ -75,29 +76,13 @@ export function compose(d: Delivery, opts: ComposeOptions): Composed {
  * base64 encoder stream per part) costs about 1.1 ms of CPU for a 5 KB text, four times what the
  * header block of the same message costs.
  */
-class BodyCache {
-  hits = 0;
-  private readonly map = new Map<string, Buffer>();
-  constructor(
-    private readonly maxEntries = 64,
-    private readonly maxBodyBytes = 1 << 20,
-  ) {}
-  get(key: string): Buffer | undefined {
-    const b = this.map.get(key);
-    if (b) this.hits++;
-    return b;
-  }
-  set(key: string, body: Buffer): void {
-    if (body.length > this.maxBodyBytes) return;
-    if (this.map.size >= this.maxEntries) this.map.delete(this.map.keys().next().value!);
-    this.map.set(key, body);
-  }
-}
-
-const bodies = new BodyCache();
+const bodies = new TtlCache<Buffer>(64); // entries never expire; 64 contents at most
+/** Bodies larger than this are not kept. */
+const MAX_CACHED_BODY_BYTES = 1 << 20;
+let hits = 0;
 
 /** Messages whose body came from the cache so far (tests, benchmarks). */
-export const bodyCacheHits = (): number => bodies.hits;
+export const bodyCacheHits = (): number => hits;
 
 /**
  * What decides the body MailComposer writes: text and html (and which of them there is). Messages
@@ -134,10 +119,13 @@ export async function messageBytes(c: Composed): Promise<Buffer> {
     disableFileAccess: true,
     disableUrlAccess: true,
   }).compile();
-  const body = key ? bodies.get(key) : undefined;
-  if (body) return Buffer.concat([Buffer.from(root.buildHeaders() + '\r\n\r\n', 'utf8'), body]);
+  const body = key ? bodies.get(key, 0) : undefined;
+  if (body) {
+    hits++;
+    return Buffer.concat([Buffer.from(root.buildHeaders() + '\r\n\r\n', 'utf8'), body]);
+  }
   const full = await root.build();
   const end = full.indexOf(HEADER_END);
-  if (key && end >= 0) bodies.set(key, Buffer.from(full.subarray(end + 4)));
+  if (key && end >= 0 && full.length - end - 4 <= MAX_CACHED_BODY_BYTES) bodies.set(key, Buffer.from(full.subarray(end + 4)), Infinity);
   return full;
 }

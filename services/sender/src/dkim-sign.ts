@@ -2,6 +2,7 @@ import { createHash, sign, type KeyObject } from 'node:crypto';
 import bodyModule from 'mailauth/lib/dkim/body/index.js';
 import headerModule from 'mailauth/lib/dkim/header/index.js';
 import tools from 'mailauth/lib/tools.js';
+import { TtlCache } from './ttl-cache.ts';
 
 /** One DKIM signature to add: the signing domain (d=), selector (s=) and its parsed key. */
 export interface DkimSignature {
@@ -27,25 +28,20 @@ function withCrlf(message: Buffer): Buffer {
   return bare ? Buffer.from(message.toString('latin1').replace(/(?<!\r)\n/g, '\r\n'), 'latin1') : message;
 }
 
-/** Relaxed body hashes (sha256, base64) by a sha256 of the exact body bytes: a campaign's messages share their body. */
-class BodyHashCache {
-  private readonly map = new Map<string, string>();
-  constructor(private readonly max = 256) {}
+/** Relaxed body hashes (sha256, base64) by a sha256 of the exact body bytes (they never expire; 256 at most). */
+const bodyHashes = new TtlCache<string>(256);
 
-  get(body: Buffer): string {
-    const key = createHash('sha256').update(body).digest('base64');
-    const hit = this.map.get(key);
-    if (hit !== undefined) return hit;
-    const hasher = bodyModule.dkimBody('relaxed', 'sha256', false);
-    hasher.update(body);
-    const bh = hasher.digest('base64');
-    if (this.map.size >= this.max) this.map.delete(this.map.keys().next().value!);
-    this.map.set(key, bh);
-    return bh;
-  }
+/** The relaxed body hash of `body`, computed once per distinct body: a campaign's messages share theirs. */
+function bodyHashOf(body: Buffer): string {
+  const key = createHash('sha256').update(body).digest('base64');
+  const hit = bodyHashes.get(key, 0);
+  if (hit !== undefined) return hit;
+  const hasher = bodyModule.dkimBody('relaxed', 'sha256', false);
+  hasher.update(body);
+  const bh = hasher.digest('base64');
+  bodyHashes.set(key, bh, Infinity);
+  return bh;
 }
-
-const bodyHashes = new BodyHashCache();
 
 /** The RSA or Ed25519 signature of a canonicalised header, on the libuv thread pool (off the event loop). */
 function signHeader(k: DkimSignature, canonicalizedHeader: Buffer): Promise<Buffer> {
@@ -75,7 +71,7 @@ export async function dkimSignatures(message: Buffer, keys: DkimSignature[], now
   const end = msg.indexOf(CRLF_CRLF);
   if (end < 0) throw new Error('DKIM signing failed: the message has no header/body separator');
   const headers = tools.parseHeaders(msg.subarray(0, end + 4));
-  const bodyHash = bodyHashes.get(msg.subarray(end + 4));
+  const bodyHash = bodyHashOf(msg.subarray(end + 4));
   const lines = tools.getSigningHeaderLines(headers.parsed);
   const out: string[] = [];
   for (const k of keys) {

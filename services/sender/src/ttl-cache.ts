@@ -1,7 +1,8 @@
 /**
  * A bounded map whose entries expire. Expired entries are dropped when read; when full, the
  * oldest inserted entry goes (Map keeps insertion order), which is good enough for DNS answers
- * and remembered failures: no timers, O(1) per operation.
+ * and remembered failures: no timers, O(1) per operation. Entries set to expire at Infinity only
+ * leave when the map is full (the composed-body and DKIM body-hash caches).
  */
 export class TtlCache<V> {
   private readonly map = new Map<string, { value: V; expiresAt: number }>();
