@@ -20,6 +20,12 @@ export interface ReplyInput {
    * bounce that only explains in prose: its `Action: failed` says the MTA gave up).
    */
   permanent?: boolean | undefined;
+  /**
+   * The reply is quoted second-hand by a bounce report (a relay's DSN or notice carrying the remote
+   * server's reply code), not heard by us in our own session. Its phase is then known only if the
+   * report says so; see `unconfirmed`.
+   */
+  quoted?: boolean | undefined;
 }
 
 export interface Classification {
@@ -109,11 +115,29 @@ export function classifyReply(input: ReplyInput, rules: readonly Rule[]): Classi
     const category: Category = phase.startsWith('MAIL') ? 'sender-rejected' : 'policy-related';
     return { failure: make('soft', { category, bounceClass: 50, reasonCode: 20 }, message), permanent, senderSignal: true, ruleLine: rule.line };
   }
-  const type = failureType(rule, permanent, recipientPhase);
+  let type = failureType(rule, permanent, recipientPhase);
+  if (type === 'hard' && unconfirmed(rule, input, reply.enhancedCode, reply.text)) type = 'soft';
   // A permanent "no such mailbox" outside RCPT TO is not about the mailbox (after DATA a filter is
   // talking, sisimai's `filtered`; at MAIL FROM our sender is refused): Refused, Mail Block, Soft.
   const outcome: Outcome = rule.whenPermanent === 'hard' && permanent && !rule.senderSignal && !recipientPhase ? { ...rule, reasonCode: 20, bounceClass: 50 } : rule;
   return { failure: make(type, outcome, message), permanent, senderSignal: rule.senderSignal, ruleLine: rule.line };
+}
+
+/**
+ * A `hard-if-rcpt` rule (the generic "user unknown" / "no such user" texts) is Hard only on
+ * confirmed evidence. A reply quoted by a bounce report with no phase (neither the report nor the
+ * text says it answered RCPT TO) and no addressing status (X.1.1 ...) is second-hand and of unknown phase: a relay,
+ * a filtering gateway (McAfee, MXLogic, SurfControl ...) or a refusal after DATA may stand behind
+ * it, and sisimai labels exactly these `filtered`. It stays "User unknown" but Soft: Campaign
+ * retries and quarantines the address after repeated errors, instead of at once on weak evidence.
+ * Not affected: our own SMTP sessions (the phase is known), reports that quote no reply at all
+ * (the reporting system's own verdict: Exchange, Domino, a local delivery agent), provider rules.
+ */
+function unconfirmed(rule: Rule, input: ReplyInput, enhancedCode: string | undefined, replyText: string): boolean {
+  if (!rule.needsRcpt || !input.quoted) return false;
+  // An addressing status (X.1.1 bad mailbox, X.1.10, Microsoft's X.1.351 ...; not the vague X.1.0) names the address.
+  if (enhancedCode !== undefined && /^[45]\.1\.[1-9]\d*$/.test(enhancedCode)) return false;
+  return phaseOf(input.command, replyText) === '';
 }
 
 /**

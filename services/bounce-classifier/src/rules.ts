@@ -27,6 +27,12 @@ export interface Rule {
   reasonCode: FailureReasonCode;
   /** Failure type when the reply is permanent (5xx), about the recipient, in a recipient phase. */
   whenPermanent: FailureType;
+  /**
+   * `hard-if-rcpt` in the file: Hard only on confirmed evidence. When a bounce report quotes the
+   * reply second-hand (it carries a reply code) without saying which command it answered and
+   * without an X.1.1 status, the failure is Soft with the same reason (see classify.ts).
+   */
+  needsRcpt: boolean;
   /** About the sender (IP, reputation, auth, rate, spam, policy): never Hard; a shaping signal. */
   senderSignal: boolean;
   /** Real replies quoted above the rule (`#>` lines), checked by `checkSamples`. */
@@ -47,6 +53,8 @@ export const FIELD_SEPARATOR = '|';
 export const FIELDS = ['pattern', 'category', 'class', 'reason', 'if-permanent', 'about'] as const;
 const SAMPLE_PREFIX = '#>';
 const PARTIES = ['sender', 'recipient'] as const;
+/** The `if-permanent` value for a Hard that needs confirmation (`needsRcpt`). */
+export const HARD_IF_RCPT = 'hard-if-rcpt';
 
 /** Parses rule-file text. Never throws: every bad line yields an error with its line number. */
 export function parseRules(text: string): LoadedRules {
@@ -128,14 +136,16 @@ function parseRuleLine(text: string, line: number, problems: string[]): Rule | u
   if (!/^\d+$/.test(reasonText) || !(FAILURE_REASON_CODES as number[]).includes(reasonCode)) {
     problems.push(`unknown failure reason code "${reasonText}" (one of: ${FAILURE_REASON_CODES.join(', ')})`);
   }
-  if (!(FAILURE_TYPES as readonly string[]).includes(typeText)) {
-    problems.push(`unknown failure type "${typeText}" (one of: ${FAILURE_TYPES.join(', ')})`);
+  const needsRcpt = typeText === HARD_IF_RCPT;
+  const typeName = needsRcpt ? 'hard' : typeText;
+  if (!(FAILURE_TYPES as readonly string[]).includes(typeName)) {
+    problems.push(`unknown failure type "${typeText}" (one of: ${[...FAILURE_TYPES, HARD_IF_RCPT].join(', ')})`);
   }
   if (!(PARTIES as readonly string[]).includes(partyText)) {
     problems.push(`unknown party "${partyText}" (one of: ${PARTIES.join(', ')})`);
   }
   const senderSignal = partyText === 'sender';
-  if (senderSignal && typeText === 'hard') problems.push('a rule about the sender can never be hard (BRIEF §3)');
+  if (senderSignal && typeName === 'hard') problems.push('a rule about the sender can never be hard (BRIEF §3)');
   if (isCategory(categoryText) && SENDER_CATEGORIES.has(categoryText) && partyText === 'recipient') {
     problems.push(`category "${categoryText}" is about the sender: its rules must say \`sender\``);
   }
@@ -148,7 +158,8 @@ function parseRuleLine(text: string, line: number, problems: string[]): Rule | u
     category: categoryText,
     bounceClass: bounceClass as BounceClass,
     reasonCode: reasonCode as FailureReasonCode,
-    whenPermanent: typeText as FailureType,
+    whenPermanent: typeName as FailureType,
+    needsRcpt,
     senderSignal,
     samples: [],
   };

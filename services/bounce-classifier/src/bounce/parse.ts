@@ -112,10 +112,12 @@ function enrich(r: BounceRecipient, human: string): BounceRecipient {
 
 /** First SMTP reply code in a text (`550 `, `550-`, `said: 550`), skipping numbers inside IPs and dates. */
 export function findReplyCode(text: string): number | undefined {
-  const m = /(?:^|[\s:;("'[])([245]\d\d)(?=[ -][^\d:]|[ -]\d\.\d|,|$)/m.exec(text);
-  if (!m) return undefined;
-  const n = Number(m[1]);
-  return n >= 400 ? n : undefined;
+  // A 2xx-looking number first (`Size (in bytes): 222`) is not the reply: keep looking.
+  for (const m of text.matchAll(/(?:^|[\s:;("'[])([245]\d\d)(?=[ -][^\d:]|[ -]\d\.\d|,|$)/gm)) {
+    const n = Number(m[1]);
+    if (n >= 400) return n;
+  }
+  return undefined;
 }
 
 /** First RFC 3463 status in a text, not part of an IP address or version number. */
@@ -156,14 +158,20 @@ export function transcriptCommand(text: string, recipient: string, status?: stri
 /** SMTP phase named by the report (`in reply to RCPT TO command`, Exim's `after RCPT TO`, qmail's `RCPT TO response`). */
 export function findCommand(text: string): string | undefined {
   const m =
-    /\bin reply to (RCPT TO|MAIL FROM|end of DATA|DATA|HELO|EHLO|LHLO|STARTTLS|AUTH|BDAT)\b/i.exec(text) ??
+    // Postfix folds its note across lines: `(in reply to\n    RCPT TO command)`.
+    /\bin reply to\s+(RCPT\s+TO|MAIL\s+FROM|end\s+of\s+DATA|DATA|HELO|EHLO|LHLO|STARTTLS|AUTH|BDAT)\b/i.exec(text) ??
     /\b(?:after|error after|while sending|in response to|on) (RCPT TO|MAIL FROM|end of data|DATA|HELO|EHLO|initial connection|connection)\b/i.exec(text) ??
     /\b(RCPT TO|MAIL FROM|DATA|EHLO|HELO) response\b/i.exec(text) ??
     /\bin (RCPT|MAIL|DATA) phase\b/i.exec(text) ??
     /\bSMTP command:?\s*(RCPT TO|MAIL FROM|DATA)\b/i.exec(text) ??
-    qmailPhase(text);
+    qmailPhase(text) ??
+    // Yahoo's `User Unknown [RCPT_TO]`, a gateway's `SMTP:RCPT host 192.0.2.8: 553 ...`.
+    /\[(RCPT_TO|MAIL_FROM|DATA)\]/.exec(text) ??
+    /\bSMTP:(RCPT|MAIL|DATA)\b/.exec(text) ??
+    // Postfix's smtpd says "Recipient address rejected" only in reply to RCPT TO.
+    (/\bRecipient address rejected\b/i.test(text) ? ['Recipient address rejected', 'RCPT TO'] : null);
   if (!m) return undefined;
-  const c = m[1]!.toUpperCase();
+  const c = m[1]!.toUpperCase().replace(/[\s_]+/g, ' ');
   if (c === 'END OF DATA') return 'DATA';
   if (c === 'RCPT') return 'RCPT TO';
   if (c === 'MAIL') return 'MAIL FROM';
@@ -171,8 +179,12 @@ export function findCommand(text: string): string | undefined {
   return c;
 }
 
-/** qmail-remote: `Connected to <ip> but my name was rejected.` (HELO), `... but sender was rejected.` (MAIL FROM), `... but greeting failed.` */
+/**
+ * qmail-remote: `Connected to <ip> but my name was rejected.` (HELO), `... but sender was rejected.`
+ * (MAIL FROM), `... but greeting failed.`, and `<ip> does not like recipient.` (its RCPT TO failure).
+ */
 function qmailPhase(text: string): [string, string] | null {
+  if (/\bdoes not like recipient\b/i.test(text)) return ['does not like recipient', 'RCPT TO'];
   const m = /\bConnected to \S+ but (my name|sender|greeting)\b/i.exec(text);
   if (!m) return null;
   const phase = { 'my name': 'HELO', sender: 'MAIL FROM', greeting: 'CONNECTION' }[m[1]!.toLowerCase()];

@@ -128,6 +128,8 @@ function classifyDiagnostic(r: BounceRecipient, text: string, rules: readonly Ru
       response,
       command,
       permanent: final,
+      // A report quoting a remote server's reply code passes on a second-hand reply.
+      quoted: code !== undefined,
     },
     rules,
   );

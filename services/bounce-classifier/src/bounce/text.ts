@@ -84,9 +84,14 @@ export function textRecipients(text: string, exclude: ReadonlySet<string>): Boun
     if (!/[A-Za-z]{3}/.test(block.replace(ADDRESS, ''))) block = lines.slice(Math.max(0, hits[0]!.index - 5), hits[0]!.index).join('\n').trim();
     // "Could not be delivered because of: 550 5.1.1 User unknown. The following recipients were
     // affected: a@b": the reason is in the preamble, the list after it.
+    // Without a code, the preamble may still say why ("Message could not be delivered to mobile.
+    // Error: No valid recipients for this MM", then `To: a@b`): kept as context, read when the
+    // block alone says nothing classifiable.
+    let preambleContext: string | undefined;
     if (!hit.own && !HAS_CODE.test(block)) {
       const preamble = lines.slice(0, hits[0]!.index).join('\n');
       if (HAS_CODE.test(preamble)) block = `${block}\n${preamble.trim()}`.trim();
+      else if (preamble.trim()) preambleContext = preamble.trim();
     }
     const prev = seen.get(hit.address);
     if (prev) {
@@ -94,6 +99,7 @@ export function textRecipients(text: string, exclude: ReadonlySet<string>): Boun
       return;
     }
     const entry: BounceRecipient = { recipient: hit.address, action: 'failed', diagnostic: block };
+    if (preambleContext) entry.context = preambleContext;
     // A Sendmail summary without a reply code (`554 <a@b>... Remote protocol error`): the server's
     // own words are the `<<<` reply above it in the same conversation (`While talking to ...`),
     // which leads the diagnostic.
