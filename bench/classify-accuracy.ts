@@ -218,8 +218,10 @@ const missGroups = [...groupBy(misses, cause)].sort((a, b) => b[1].length - a[1]
 const replies = score(replyRows);
 /**
  * The largest known disagreement, reported apart (not excused): sisimai labels a "user unknown"
- * reply `filtered` when it cannot see the SMTP phase and the status is not X.1.1 (its per-MTA
- * conventions); we keep such a reply Hard / User unknown. See docs/bounces.md.
+ * reply `filtered` when it cannot see the SMTP phase and the status is not X.1.1. We agree on the
+ * type (Soft) when a report quotes such a reply second-hand (rules.txt `hard-if-rcpt`), and keep
+ * Hard / User unknown where the bounce shows RCPT TO or is the reporter's own verdict (no quoted
+ * reply). See docs/bounces.md.
  */
 const filteredAsUnknown = rows.filter((r) => !r.typeOk && r.expected.reason === 'filtered' && r.got.category === 'bad-mailbox' && r.got.type === 'hard').length;
 const replyMisses = replyRows.filter((r) => !r.typeOk || !r.reasonOk);
@@ -234,7 +236,7 @@ lines.push(`| SMTP reply strings | ${replies.n} | ${pct(replies.type)} | ${pct(r
 lines.push(`| **bounce files, undisputed labels** | ${undisputed.n} | **${pct(undisputed.type)}** (${undisputed.typeOk}) | **${pct(undisputed.reason)}** (${undisputed.reasonOk}) |`);
 lines.push(`| SMTP reply strings, undisputed labels | ${undisputedReplies.n} | ${pct(undisputedReplies.type)} | ${pct(undisputedReplies.reason)} |`, '');
 lines.push(`Disputed labels (bench/classify-disputed.jsonl, each with its reason): ${rows.length - undisputedRows.length} file expectations and ${replyRows.length - undisputedReplies.n} SMTP strings. Stale entries: ${stale.length ? stale.join('; ') : 'none'}.`, '');
-lines.push(`Of the ${overall.n - overall.typeOk} failure-type misses, ${filteredAsUnknown} are sisimai \`filtered\` labels on "user unknown" replies that name no SMTP phase (we say Hard / User unknown); without them the type agreement would be ${pct((overall.typeOk + filteredAsUnknown) / overall.n)}.`, '');
+lines.push(`Of the ${overall.n - overall.typeOk} failure-type misses, ${filteredAsUnknown} are sisimai \`filtered\` labels on "user unknown" replies we keep Hard / User unknown (the report shows RCPT TO, or quotes no reply: the reporter's own verdict); without them the type agreement would be ${pct((overall.typeOk + filteredAsUnknown) / overall.n)}.`, '');
 lines.push(`## Per MTA`, '', `| family/mta | n | type | reason |`, `|---|---|---|---|`);
 for (const m of byMta) lines.push(`| ${m.key} | ${m.n} | ${pct(m.type)} | ${pct(m.reason)} |`);
 lines.push('', `## Per sisimai reason`, '', `| reason | n | type | reason |`, `|---|---|---|---|`);
@@ -259,7 +261,7 @@ for (const f of byFamily) console.log(`  ${f.key.padEnd(10)} n=${String(f.n).pad
 console.log(`smtp reply strings: ${replies.n}; failure type ${pct(replies.type)}, reason ${pct(replies.reason)}`);
 console.log(`undisputed labels: bounce files ${undisputed.n} expectations; failure type ${pct(undisputed.type)}, reason ${pct(undisputed.reason)}; smtp strings ${undisputedReplies.n}: type ${pct(undisputedReplies.type)}, reason ${pct(undisputedReplies.reason)}`);
 console.log(`disputed: ${rows.length - undisputedRows.length} file expectations, ${replyRows.length - undisputedReplies.n} smtp strings (bench/classify-disputed.jsonl); stale entries: ${stale.length}${stale.length ? ` (${stale.join('; ')})` : ''}`);
-console.log(`type misses that are sisimai 'filtered' labels on phase-less "user unknown" replies: ${filteredAsUnknown} (type agreement without them: ${pct((overall.typeOk + filteredAsUnknown) / overall.n)})`);
+console.log(`type misses that are sisimai 'filtered' labels on "user unknown" replies we keep Hard (RCPT TO shown, or the reporter's own verdict): ${filteredAsUnknown} (type agreement without them: ${pct((overall.typeOk + filteredAsUnknown) / overall.n)})`);
 console.log(`misses by cause (top 15 of ${missGroups.length}):`);
 for (const [c, rs] of missGroups.slice(0, 15)) console.log(`  ${String(rs.length).padStart(3)}  ${c}`);
 console.log(`written: bench/results/classify-accuracy.md, .json`);

@@ -67,6 +67,10 @@ export function parseBounce(raw: Buffer | string): BounceReport {
     };
   }
 
+  // 4b. A mailing-list manager refusing our post (fml, Mailman ...): the list address failed.
+  const refusal = listRefusal(root, subject, human, bounceOwn);
+  if (refusal) return { kind: 'text', format: 'mailing-list', recipients: [refusal], ...base };
+
   // 5. Text bounces.
   if (looksLikeBounce(root, subject, from, human)) {
     const xFailed = addressesOfHeader(header(root, 'x-failed-recipients'));
@@ -195,7 +199,11 @@ function feedbackReport(root: MimePart, fbr: MimePart, base: Pick<BounceReport, 
   const fields = parseHeaders(fbr.text);
   const get = (n: string) => fields.filter((f) => f.name === n).map((f) => f.value);
   const rcpts = [...get('original-rcpt-to'), ...get('removal-recipient')].map(addressOf).filter((a) => a.includes('@'));
-  const recipients = rcpts.length ? [...new Set(rcpts)] : addressesOfHeader(base.original.to);
+  const named = rcpts.length ? [...new Set(rcpts)] : addressesOfHeader(base.original.to);
+  // A redacted report (no Original-Rcpt-To, `To: <Undisclosed Recipients>`) is still about one
+  // message: one entry with an empty address, tied to the message through the returned headers
+  // (Message-ID, trace header), as the correlator does for every report.
+  const recipients = named.length ? named : [''];
   const type = (get('feedback-type')[0] ?? 'other').toLowerCase();
   const feedback: BounceReport['feedback'] = { type };
   const ua = get('user-agent')[0];
@@ -210,6 +218,34 @@ function feedbackReport(root: MimePart, fbr: MimePart, base: Pick<BounceReport, 
     recipients: recipients.map((recipient) => ({ recipient, action: 'delivered', diagnostic: `feedback-type: ${type}` })),
     ...base,
   };
+}
+
+/** Headers only a mailing-list manager writes (RFC 2369 List-*, RFC 2919 List-Id, fml, Mailman, ezmlm). */
+const LIST_HEADERS = ['x-mlserver', 'x-ml-name', 'list-id', 'list-post', 'list-subscribe', 'mailing-list', 'x-mailman-version'];
+/**
+ * A list manager's refusal of a post from a non-member: fml's `You <a> are not member (<list> ML)`
+ * / "You are not a member of this mailing list <list>", and the texts sisimai's `rejected` reason
+ * lists for lists ("by non-member to a members-only list", "you are not allowed to post to this
+ * mailing list").
+ */
+const LIST_REFUSAL = /\b(?:are not member\b|(?:are )?not a member of (?:this|the) (?:mailing )?list|by non-?member to a members-only list|you are not allowed to post to this (?:mailing )?list)/i;
+
+/**
+ * A mailing-list manager telling the sender its post was refused: the failed "recipient" is the
+ * list address (named in the refusal, else the List-Post address); the refusal is about our
+ * sender, which the rules say (sender-rejected, Soft).
+ */
+function listRefusal(root: MimePart, subject: string, human: string, own: ReadonlySet<string>): BounceRecipient | undefined {
+  if (!LIST_HEADERS.some((n) => header(root, n) !== undefined)) return undefined;
+  const lines = human.split(/\r?\n/);
+  const at = lines.findIndex((l) => LIST_REFUSAL.test(l));
+  if (at < 0 && !LIST_REFUSAL.test(subject)) return undefined;
+  const sentence = at >= 0 ? lines.slice(at, at + 2).join(' ') : '';
+  const listPost = /mailto:([^\s<>?]+@[^\s<>?]+)/i.exec(header(root, 'list-post') ?? '')?.[1];
+  const list = [...addressesOfHeader(sentence), ...(listPost ? [addressOf(listPost)] : [])].find((a) => !own.has(a) && !/-(?:admin|ctl|request|owner)@/i.test(a));
+  if (!list) return undefined;
+  const why = (at >= 0 ? lines[at]!.trim() : subject.trim()).replace(/\s+/g, ' ');
+  return { recipient: list, action: 'failed', diagnostic: why, context: subject };
 }
 
 /** Why a message is an auto-reply (RFC 3834 and common vendor headers), or undefined. */
