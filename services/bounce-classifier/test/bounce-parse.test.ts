@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseBounce } from '../src/bounce/parse.ts';
+import { findCommand, findReplyCode, parseBounce } from '../src/bounce/parse.ts';
 import { qualifyReport } from '../src/bounce/qualify.ts';
 import { correlate } from '../src/listener/correlate.ts';
 import { decideIntake } from '../src/listener/intake.ts';
@@ -242,4 +242,127 @@ test('intake: events for matched reports, dead letters for unmatched ones, nothi
   assert.ok(ev.ok && ev.value.sourceIp === undefined, 'bounces do not carry it');
   assert.deepEqual(decideIntake(Buffer.from(vacationReply('z@example.net')), env, rules, opts, now).records, []);
   assert.equal(decideIntake(Buffer.from(normalMail()), env, rules, opts, now).result, 'not_bounce');
+});
+
+test('phase markers of real reports: each names the command the quoted reply answered', () => {
+  const rows: [string, string, string | undefined][] = [
+    // Postfix folds its note across lines (corpus lhost-postfix-36.eml)
+    ['Postfix, folded', 'said: 550\n    <a@ezweb.ne.jp>: User unknown (in reply to\n    RCPT TO command)', 'RCPT TO'],
+    ['Postfix, end of DATA', '550 5.7.1 Message rejected (in reply to end of DATA command)', 'DATA'],
+    // qmail-remote's RCPT TO failure (corpus lhost-qmail-02.eml)
+    ['qmail', '192.0.2.153 does not like recipient.\nRemote host said: 550 5.2.1 <filtered@example.jp>... User Unknown', 'RCPT TO'],
+    // Yahoo's bracketed phase (corpus lhost-yahoo-05.eml)
+    ['Yahoo', '550 5.2.1 <kijitora@example.co.jp>... User Unknown [RCPT_TO]', 'RCPT TO'],
+    // a gateway's "SMTP:RCPT host" (corpus lhost-x3-01.eml)
+    ['SMTP:RCPT', 'SMTP:RCPT host 192.0.2.8: 553 5.3.0 <kijitora@example.com>... No such user here', 'RCPT TO'],
+    // Postfix smtpd's RCPT-only wording (corpus lhost-dragonfly-09.eml)
+    ['Recipient address rejected', '550 5.2.1 <filtered@libsisimai.net>: Recipient address rejected: User unknown.', 'RCPT TO'],
+    ['none', '550 Unknown user kijitora@example.co.jp', undefined],
+  ];
+  for (const [name, text, want] of rows) assert.equal(findCommand(text), want, name);
+});
+
+test('findReplyCode skips a 2xx-looking number before the reply (corpus lhost-verizon-02.eml: "Size (in bytes): 222")', () => {
+  assert.equal(findReplyCode('Size (in bytes): 222\nError message below:\n550 - Requested action not taken: no such user here'), 550);
+  assert.equal(findReplyCode('Size (in bytes): 222'), undefined);
+});
+
+test('a quoted "user unknown" with no phase and no addressing status is Soft "User unknown"; RCPT TO or X.1.1 keeps it Hard', () => {
+  const noPhase = (status: string, reply: string) =>
+    summary(postfixDsn([['a@example.net', status, reply]], { to: 'a@example.net' }).replace(' (in reply to RCPT TO command)', ''));
+  // a filtering gateway's DSN (corpus lhost-mcafee-01.eml, lhost-surfcontrol-01.eml: sisimai filtered)
+  assert.deepEqual(noPhase('5.0.0', '550 Unknown user a@example.net'), [{ recipient: 'a@example.net', outcome: 'bounce', type: 'soft', reason: 1, category: 'bad-mailbox' }]);
+  // X.2.1 is not an addressing status (corpus lhost-zoho-02.eml, lhost-sendmail-02.eml)
+  assert.equal(noPhase('5.2.1', '550 5.2.1 <a@example.net>... User Unknown')[0]!.type, 'soft');
+  // an addressing status confirms (corpus lhost-mcafee-02.eml; Microsoft's 5.1.351, lhost-office365-09.eml)
+  assert.equal(noPhase('5.1.1', '550 5.1.1 <a@example.net>... User unknown')[0]!.type, 'hard');
+  assert.equal(noPhase('5.1.351', '550 5.1.351 Remote server returned unknown recipient or mailbox unavailable -> 550 Unknown user a@example.net')[0]!.type, 'hard');
+  // the same reply with the Postfix note: RCPT TO, Hard
+  assert.equal(summary(postfixDsn([['a@example.net', '5.0.0', '550 Unknown user a@example.net']], { to: 'a@example.net' }))[0]!.type, 'hard');
+  // qmail's "does not like recipient" is RCPT TO (corpus lhost-qmail-02.eml)
+  assert.equal(summary(qmailBounce('b@example.net', '192.0.2.153 does not like recipient.\nRemote host said: 550 5.2.1 <b@example.net>... User Unknown\nGiving up on 192.0.2.153.', { to: 'b@example.net' }))[0]!.type, 'hard');
+});
+
+test('a report that quotes no reply is the reporter\'s own verdict (Domino directory, corpus lhost-domino-01.eml): Hard', () => {
+  const raw = [
+    'From: Postmaster <postmaster@example.jp>',
+    'To: b-xyz@bounces.test',
+    'Subject: DELIVERY FAILURE: User some.name (kijitora@example.jp) not listed in Domino Directory',
+    '',
+    'Your message',
+    '',
+    '  Subject: Spring sale',
+    '',
+    'was not delivered to:',
+    '',
+    '  kijitora@example.jp',
+    '',
+    'because:',
+    '',
+    '  User some.name (kijitora@example.jp) not listed in Domino Directory',
+    '',
+  ].join('\n');
+  assert.deepEqual(summary(raw), [{ recipient: 'kijitora@example.jp', outcome: 'bounce', type: 'hard', reason: 1, category: 'bad-mailbox' }]);
+});
+
+test('Verizon MMS notice: the reason is in the preamble above the `To:` line (corpus lhost-verizon-01.eml)', () => {
+  const raw = [
+    'From: MMSC NDR Administrator <sysadmin@m01.vzwpix.com>',
+    'To: sender@example.jp',
+    'Subject: Undeliverable Message',
+    'MIME-Version: 1.0',
+    'Content-Type: multipart/mixed; boundary="----=ThisIsTheBoundaryStringaaa"',
+    '',
+    '------=ThisIsTheBoundaryStringaaa',
+    'Content-Type: text/plain; charset=US-ASCII',
+    '',
+    'Message could not be delivered to mobile.',
+    'Error: No valid recipients for this MM',
+    '',
+    'Original Message:',
+    'From: sender <sender@example.jp>',
+    'To: 0000000000@vzwpix.com',
+    'Subject: test for bounce',
+    '------=ThisIsTheBoundaryStringaaa--',
+    '',
+  ].join('\n');
+  assert.deepEqual(summary(raw), [{ recipient: '0000000000@vzwpix.com', outcome: 'bounce', type: 'hard', reason: 1, category: 'bad-mailbox' }]);
+});
+
+test('a mailing list refusing a non-member post: the list address fails, about our sender, Soft (corpus lhost-fml-02.eml)', () => {
+  const raw = [
+    'Return-Path: <neko-admin@example.org>',
+    'Subject: You sender@example.jp are not member (neko-nyaan ML)',
+    'To: sender@example.jp',
+    'Message-ID: <200504292334.FMLFFFFFF0.neko-nyaan@example.org>',
+    'X-MLServer: fml [fml 4.0.3 release (20011202/4.0.3)]',
+    'List-Subscribe: <mailto:neko-nyaan-ctl@example.org?body=subscribe>',
+    'From: neko-admin@example.org',
+    '',
+    'You are not a member of this mailing list <neko-nyaan@example.org>.',
+    '',
+    'If you know the general guide of this list, please send mail with',
+    'the mail body',
+    '',
+    '\tguide',
+    '',
+  ].join('\n');
+  const report = parseBounce(raw);
+  assert.equal(report.format, 'mailing-list');
+  const [q] = qualifyReport(report, rules);
+  assert.deepEqual([q!.recipient, q!.failure.type, q!.failure.reasonCode, q!.failure.category, q!.senderSignal], ['neko-nyaan@example.org', 'soft', 20, 'sender-rejected', true]);
+  // the same words without list headers are not taken for a list refusal
+  assert.notEqual(parseBounce(raw.replace(/^X-MLServer:.*\n|^List-Subscribe:.*\n/gm, '')).format, 'mailing-list');
+});
+
+test('a redacted ARF complaint naming no recipient: one complaint, empty recipient, tied to the message by the returned headers (corpus arf-11.eml)', () => {
+  const raw = arfReport('', { to: '<Undisclosed Recipients>', trace: 'm-arf' }).replace(/^Original-Rcpt-To: \r\n/m, '');
+  assert.deepEqual(summary(raw), [{ recipient: '', outcome: 'complaint', type: 'hard', reason: 8, category: 'complaint' }]);
+  const opts = { topics: { events: 'ev', deadLetter: 'dl' }, service: 'bounce-classifier', domains: ['bounces.test'] };
+  const env = { mailFrom: '', rcptTo: ['fbl@bounces.test'], remoteAddress: '192.0.2.1', id: 's1.2' };
+  const d = decideIntake(Buffer.from(raw), env, rules, opts, new Date('2026-11-29T10:00:00Z'));
+  assert.equal(d.result, 'complaint');
+  assert.deepEqual(d.correlation, { messageId: 'm-arf', by: 'trace-header' });
+  const ev = MtaEventCodec.decode(Buffer.from(d.records[0]!.value as string));
+  assert.ok(ev.ok && ev.value.event === 'complaint' && ev.value.recipient === '');
 });

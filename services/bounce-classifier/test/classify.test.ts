@@ -465,3 +465,27 @@ test('canBeHard: only RCPT TO or an unknown phase', () => {
   assert.equal(canBeHard(undefined, '550 5.1.1 User unknown (in reply to RCPT TO command)'), true);
   assert.equal(canBeHard(undefined, '550 5.1.1 User unknown (in reply to end of DATA command)'), false);
 });
+
+test('classifyReply: hard-if-rcpt texts need confirmation only when a report quotes them', () => {
+  const rows: [string, ReplyInput, FailureType][] = [
+    // corpus lhost-mcafee-01.eml: a gateway's DSN, no phase, no status
+    ['quoted, no phase', { response: '550 Unknown user kijitora@example.co.jp', quoted: true, permanent: true }, 'soft'],
+    ['quoted, RCPT TO', { response: '550 Unknown user kijitora@example.co.jp', quoted: true, permanent: true, command: 'RCPT TO' }, 'hard'],
+    ['quoted, (in reply to RCPT TO command)', { response: '550 Unknown user kijitora@example.co.jp (in reply to RCPT TO command)', quoted: true }, 'hard'],
+    ['quoted, 5.1.1', { response: '550 5.1.1 <kijitora@example.jp>... User unknown', quoted: true }, 'hard'],
+    ['quoted, 5.1.351', { response: '550 5.1.351 Remote server returned unknown recipient or mailbox unavailable -> 550 Unknown user a@example.ne.jp', quoted: true }, 'hard'],
+    ['quoted, 5.2.1 only', { response: '550 5.2.1 <kijitora@libsisimai.org>... User Unknown', quoted: true }, 'soft'],
+    // our own session, or a bare reply (CLI): unchanged
+    ['own session, no command', { response: '550 Unknown user kijitora@example.co.jp' }, 'hard'],
+    // a report's own verdict, no reply code (corpus lhost-imailserver-03.eml)
+    ['own verdict', { response: 'Invalid final delivery userid: kijitora@neko.example.co.jp', permanent: true }, 'hard'],
+    // provider rules are not affected: Apache James's own notice (corpus lhost-verizon-02.eml)
+    ['James notice, quoted', { response: '550 - Requested action not taken: no such user here', quoted: true, permanent: true }, 'hard'],
+    ['Verizon MMS', { response: 'Error: No valid recipients for this MM', permanent: true }, 'hard'],
+  ];
+  for (const [name, input, type] of rows) {
+    const got = classifyReply(input, rules);
+    assert.equal(got.failure.type, type, `${name} (line ${got.ruleLine ?? '-'})`);
+    assert.equal(got.failure.reasonCode, 1, name);
+  }
+});

@@ -148,3 +148,12 @@ test('shipped rules.txt: ends with the plain 4xx and 5xx catch-alls, in that ord
   assert.deepEqual(rules.slice(-2).map((r) => r.source), ['^4\\d\\d\\b', '^5\\d\\d\\b']);
   for (const r of rules.slice(-2)) assert.equal(r.category, 'undetermined');
 });
+
+test('parseRules: `hard-if-rcpt` is a Hard that needs confirmation; never for the sender', () => {
+  const { rules, errors } = parseRules(['user unknown | bad-mailbox | 10 | 1 | hard-if-rcpt | recipient', 'x | ip-reputation | 51 | 20 | hard-if-rcpt | sender'].join('\n'));
+  assert.equal(rules.length, 1);
+  assert.equal(rules[0]!.whenPermanent, 'hard');
+  assert.equal(rules[0]!.needsRcpt, true);
+  assert.ok(errors.some((e) => e.line === 2 && /never be hard/.test(e.message)));
+  assert.equal(parseRules('user unknown | bad-mailbox | 10 | 1 | hard | recipient').rules[0]!.needsRcpt, false);
+});
