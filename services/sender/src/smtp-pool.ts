@@ -92,6 +92,9 @@ function smtpError(message: string, fields: { code: string; command?: string; re
   return Object.assign(new Error(message), fields);
 }
 
+/** The longest delay setTimeout takes (a longer one fires at once). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** A message that left a pool's queue unsent because its validity period had ended. */
 const validityError = (notAfter: number): NodemailerError =>
   smtpError(`not sent: validity period ended at ${new Date(notAfter).toISOString()} while waiting for a connection`, { code: 'EEXPIRED', command: 'CONN' });
@@ -148,7 +151,10 @@ export class SmtpPool {
       this.inFlight++;
       const deadline = this.opts.messageTimeoutMs;
       if (deadline > 0) job.timer = setTimeout(() => this.expire(job), deadline);
-      if (message.notAfter !== undefined) job.expiry = setTimeout(() => this.validityEnded(job), Math.max(0, message.notAfter - Date.now()));
+      // A timer cannot wait longer than 2^31-1 ms (~24.8 days; validity is capped at 84 h): a later
+      // end is still checked when the job is taken from the queue (nextJob).
+      const untilEnd = message.notAfter === undefined ? undefined : Math.max(0, message.notAfter - Date.now());
+      if (untilEnd !== undefined && untilEnd <= MAX_TIMER_MS) job.expiry = setTimeout(() => this.validityEnded(job), untilEnd);
       this.queue.push(job);
       this.process();
     });

@@ -1,5 +1,8 @@
 import { refill, take, type Bucket } from './token-bucket.ts';
 
+/** The longest delay setTimeout takes (a longer one fires at once). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** A waiter's deadline (its message's validity end) passed before its token came. */
 export class WaitExpired extends Error {
   constructor() {
@@ -44,7 +47,9 @@ export class Limiter {
     }
     const l = lane;
     return new Promise<void>((resolve, reject) => {
-      if (deadline === undefined) {
+      // A timer cannot wait longer than 2^31-1 ms (~24.8 days; validity is capped at 84 h): such a
+      // waiter has no deadline timer (the throttle still checks the validity once released).
+      if (deadline === undefined || deadline - this.now() > MAX_TIMER_MS) {
         l.waiters.push({ resolve, reject });
       } else {
         const waiter = {

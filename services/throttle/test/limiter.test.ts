@@ -61,8 +61,13 @@ test('limiter: a waiter whose deadline passes leaves the queue at once; the othe
   limiter.update('k', 0.001, 1);
   await patient; // the expired waiter took no token
   assert.equal(limiter.queued().get('k'), 1);
+  // A deadline beyond what a timer can wait (2^31-1 ms) is not "now": the waiter stays queued.
+  const far = limiter.acquire('k', 0.001, 1, now + 40 * 86_400_000);
+  await new Promise((r) => setTimeout(r, 30));
+  assert.equal(limiter.queued().get('k'), 2);
   limiter.rejectAll('k', new Error('done'));
   await assert.rejects(plain, /done/);
+  await assert.rejects(far, /done/);
 });
 
 test('in-flight window: at most cap per lane, FIFO, freed by settle or expiry', async () => {
