@@ -7,7 +7,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import type { Admin, Producer } from 'kafkajs';
-import type { DeadLetter, StatusRecord, Topics } from '@mta/contracts';
+import type { DeadLetter, MtaEvent, StatusRecord, Topics } from '@mta/contracts';
 import { collect, freshTopics, SERVICES, startService, startSink, testKafka, type Collected, type ServiceProcess, type Sink } from '@mta/testkit';
 import { TOPIC_ENV } from '@mta/config';
 
@@ -19,6 +19,7 @@ let sink: Sink;
 let services: ServiceProcess[] = [];
 let status: Collected<StatusRecord>;
 let dead: Collected<DeadLetter>;
+let events: Collected<MtaEvent>;
 const run = randomUUID().slice(0, 8);
 
 before(async () => {
@@ -38,12 +39,14 @@ before(async () => {
   await producer.connect();
   status = await collect<StatusRecord>(kafka, topics.status);
   dead = await collect<DeadLetter>(kafka, topics.deadLetter);
+  events = await collect<MtaEvent>(kafka, topics.events);
 });
 
 after(async () => {
   const codes = await Promise.all(services.map((s) => s.stop()));
   await status?.stop();
   await dead?.stop();
+  await events?.stop();
   await producer?.disconnect();
   await admin?.disconnect();
   await sink?.close();
@@ -106,6 +109,30 @@ test('delivered, hard bounce and soft bounce reach Campaign with the right statu
   assert.equal(mails[0]!.from, 'news@brand.example');
   assert.match(mails[0]!.raw.toString(), /^X-Campaign: spring\r?$/m);
   assert.match(mails[0]!.raw.toString(), /^Subject: Hello ok-/m);
+
+  // Attempts by outcome and bounce class on the classifier's /metrics: one count per event it
+  // produced (a redelivered attempt is qualified, and counted, again: compare with the topic).
+  const classifier = services.find((x) => x.name === 'bounce-classifier')!;
+  const sum = (metrics: string, event: string, bounceClass: string) =>
+    [...metrics.matchAll(new RegExp(`^mta_attempt_outcomes_total\\{([^}]*)\\} (\\d+)$`, 'gm'))]
+      .filter((m) => m[1]!.includes(`event="${event}"`) && m[1]!.includes(`bounce_class="${bounceClass}"`))
+      .reduce((n, m) => n + Number(m[2]), 0);
+  const onTopic = (event: string, bounceClass?: number) => events.records.filter((r) => r.value.event === event && r.value.failure?.bounceClass === bounceClass).length;
+  const rows: [string, string, number | undefined][] = [
+    ['delivered', '', undefined],
+    ['hard_bounce', '10', 10],
+  ];
+  let metrics = '';
+  for (let i = 0; i < 100; i++) {
+    metrics = await (await fetch(`http://127.0.0.1:${classifier.port}/metrics`)).text();
+    if (rows.every(([e, c, n]) => onTopic(e, n) >= 1 && sum(metrics, e, c) === onTopic(e, n))) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  for (const [e, c, n] of rows) {
+    assert.ok(onTopic(e, n) >= 1, `${e} events on the topic`);
+    assert.equal(sum(metrics, e, c), onTopic(e, n), `mta_attempt_outcomes_total{event="${e}",bounce_class="${c}"}\n${metrics}`);
+  }
+  assert.ok(sum(metrics, 'soft_bounce', String(s.bounceClass)) >= 1, `soft bounces counted by class (${s.bounceClass})\n${metrics}`);
 });
 
 test('bad input goes to the dead-letter topic with a specific error, and Campaign hears of it', async () => {

@@ -75,6 +75,31 @@ test('throttle buffer: a message whose validity ends while it waits for a token 
   assert.equal(e!.attempt, 2, 'attempts made');
 });
 
+test('throttle buffer: a message whose validity ends in a slow lane\'s token queue leaves then, not at its turn', async () => {
+  // One token per 1000 s: without expiry in the queue, the second message would sit there for
+  // 1000 s past its validity end (and then take a token it no longer needs).
+  const parsed = parseShapingRules('defaults:\n  messagesPerSecond: 0.001\n  burst: 1\n  maxConnections: 1\n  messagesPerConnection: 10\n');
+  assert.ok(parsed.ok, parsed.ok ? '' : parsed.errors.join('; '));
+  const rules = parsed.rules;
+  const limiter = new Limiter();
+  const handle = createThrottleHandler({ topics, limiter, shaper: new Shaper({ rules: () => rules, owner: 'test' }), sites: { resolve: async () => siteOf(['mx.slow.test']) } });
+  const first = await handle(rec(topics.queue, QueuedMessageCodec.encode(message(new Date(Date.now() + 60_000).toISOString()))));
+  assert.deepEqual(first.map((o) => o.topic), [topics.deliveries], 'the first takes the only token');
+  const m = message(new Date(Date.now() + 300).toISOString());
+  let guard: NodeJS.Timeout | undefined;
+  const out = await Promise.race([
+    handle(rec(topics.queue, QueuedMessageCodec.encode(m))),
+    new Promise<never>((_, reject) => (guard = setTimeout(() => reject(new Error('still waiting for a token 20 s after its validity ended')), 20_000))),
+  ]).finally(() => clearTimeout(guard));
+  assert.deepEqual(out.map((o) => o.topic), [topics.events]);
+  const [e] = events(out);
+  assert.equal(e!.event, 'expired');
+  assert.equal(e!.failure?.bounceClass, 24);
+  assert.equal(e!.failure?.reason, 'Mailbox full', 'the last soft-bounce reason');
+  assert.ok(Date.parse(e!.timestamp) >= Date.parse(m.validUntil), 'never before the validity end');
+  assert.equal(limiter.waiting, 0, 'it left the token queue');
+});
+
 test('sender: an expired delivery is not sent; the classifier reports expired with the last reason', async () => {
   const m = message(new Date(Date.now() - 1).toISOString());
   let sent = 0;

@@ -9,7 +9,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Admin, Producer } from 'kafkajs';
-import type { MtaEvent, QueuedMessage, StatusRecord, Topics } from '@mta/contracts';
+import type { Attempt, MtaEvent, QueuedMessage, StatusRecord, Topics } from '@mta/contracts';
 import { TOPIC_ENV } from '@mta/config';
 import { collect, freshTopics, SERVICES, startScriptedSink, startService, testKafka, type Collected, type ScriptedSink, type ServiceProcess } from '@mta/testkit';
 
@@ -26,6 +26,7 @@ const services = new Map<string, ServiceProcess>();
 let status: Collected<StatusRecord>;
 let events: Collected<MtaEvent>;
 let queue: Collected<QueuedMessage>;
+let attempts: Collected<Attempt>;
 
 const GREYLISTED = { code: 451, message: '4.7.1 Recipient address rejected: Greylisted, try again later' };
 
@@ -58,11 +59,12 @@ before(async () => {
   status = await collect<StatusRecord>(kafka, topics.status);
   events = await collect<MtaEvent>(kafka, topics.events);
   queue = await collect<QueuedMessage>(kafka, topics.queue);
+  attempts = await collect<Attempt>(kafka, topics.attempts);
 });
 
 after(async () => {
   const codes = await Promise.all([...services.values()].map((s) => s.stop()));
-  await Promise.all([status?.stop(), events?.stop(), queue?.stop()]);
+  await Promise.all([status?.stop(), events?.stop(), queue?.stop(), attempts?.stop()]);
   await producer?.disconnect();
   await admin?.disconnect();
   await sink?.close();
@@ -118,11 +120,18 @@ test('a domain that always soft-bounces: failed/expired at the validity end, nev
   const softs = records.filter((r) => r.event === 'soft_bounce');
   assert.ok(softs.length >= 2, `retried until the end (${softs.length} soft bounces)`);
   assert.deepEqual(softs.map((s) => s.attempt), softs.map((_, i) => i + 1), 'attempt counts attempts');
-  // `attempt` counts the attempts made, as the receiving server saw them. Each failure before the
-  // end published a soft bounce; a last attempt that failed as the validity ran out expires at once
-  // (no soft bounce for it), so the expiry counts one more attempt than there were soft bounces.
-  const made = sink.rcptCount(`always-${run}@retry.test`);
-  assert.equal(last.attempt, made, `attempts made (the server saw ${made})`);
+  // `attempt` counts the attempts made. Each failure before the end published a soft bounce; a
+  // last attempt that failed as the validity ran out expires at once (no soft bounce for it), so
+  // the expiry counts one more attempt than there were soft bounces. The attempts made are the
+  // sender's attempt records (one per delivery that reached the server, each numbered; Kafka is at
+  // least once, so a delivery handled again after a rejoin is one more record with the same number).
+  const addr = `always-${run}@retry.test`;
+  const triedOf = (as: Attempt[]) => of(as, id).filter((a) => a.error?.code !== 'EEXPIRED');
+  const tried = triedOf(await attempts.until((as) => triedOf(as).length >= sink.rcptCount(addr), 30000));
+  const made = new Set(tried.map((a) => a.attempt)).size;
+  assert.deepEqual([...new Set(tried.map((a) => a.attempt))].sort((a, b) => a - b), Array.from({ length: made }, (_, i) => i + 1), 'attempts 1..n');
+  assert.equal(sink.rcptCount(addr), tried.length, 'every attempt record is an attempt the server saw');
+  assert.equal(last.attempt, made, `attempts made (${made}; the server saw ${sink.rcptCount(addr)})`);
   assert.ok(made === softs.length || made === softs.length + 1, `${made} attempts, ${softs.length} soft bounces`);
   assert.equal(last.failureReason, softs.at(-1)!.failureReason, 'the last soft-bounce reason');
   assert.match(last.error ?? '', /last failure: 451 4\.7\.1/);
@@ -144,6 +153,19 @@ test('a domain that always soft-bounces: failed/expired at the validity end, nev
   assert.equal(sink.received.filter((m) => m.to.includes(`always-${run}@retry.test`)).length, 0);
 });
 
+/** Waits until `groupId` has committed every record of `topic` (committed offset = end offset). */
+async function committedThrough(groupId: string, topic: string): Promise<void> {
+  const deadline = Date.now() + 15000;
+  for (;;) {
+    const [ends, committed] = await Promise.all([admin.fetchTopicOffsets(topic), admin.fetchOffsets({ groupId, topics: [topic] })]);
+    const at = (p: number) => Number(committed[0]?.partitions.find((c) => c.partition === p)?.offset ?? -1);
+    const behind = ends.filter((e) => Number(e.high) > 0 && at(e.partition) < Number(e.high));
+    if (behind.length === 0) return;
+    assert.ok(Date.now() < deadline, `${groupId} has not committed ${topic}: ${JSON.stringify(behind.map((e) => [e.partition, e.high, at(e.partition)]))}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 let lastMetrics = '';
 async function retryStageAge(port: number): Promise<number> {
   lastMetrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
@@ -156,6 +178,11 @@ test('kill -9 of the bounce-classifier while it holds delayed retries, then a re
   const to = (id: string) => `flaky1-${id}@slow.test`;
   await send(ids.map((id) => ({ id, to: to(id) })));
   await status.until((rs) => ids.every((id) => of(rs, id).some((r) => r.event === 'soft_bounce')), 90000);
+  // Kafka is at least once: an attempt record the classifier handled but had not yet committed is
+  // handled again after a kill -9 (a second retry record for that attempt). This test is about the
+  // messages waiting on the delay topics, so it kills the classifier only once its main stage has
+  // committed every attempt record: what it then holds is only the delayed retries.
+  await committedThrough(`retries-bounce-classifier-${run}`, topics.attempts);
   // The retries now wait on the delay topics (8 s): the watchdog gauge shows the held head.
   const classifier = services.get('bounce-classifier')!;
   const deadline = Date.now() + 3000;

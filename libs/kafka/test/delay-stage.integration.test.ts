@@ -29,7 +29,13 @@ interface Released {
   handledAt: number;
 }
 
-function delayStage(topic: string, out: string, dead: string, groupId: string) {
+/**
+ * Kafka is at least once: a stage that rejoins its group (a rebalance, a failed commit) re-reads
+ * the records it released but had not yet committed. The tests count its group joins: with one
+ * join, every record must come out exactly once; after a rejoin, a record may come out again,
+ * but never out of order and never before its time.
+ */
+function delayStage(topic: string, out: string, dead: string, groupId: string, joins = { count: 0 }) {
   return new DelayStage({
     service: 'test',
     name: 'delay',
@@ -37,7 +43,7 @@ function delayStage(topic: string, out: string, dead: string, groupId: string) {
     groupId,
     topics: [topic],
     deadLetterTopic: dead,
-    log: silent,
+    log: { ...silent, info: (_o: object, msg: string) => void (msg === 'joined consumer group' && joins.count++) },
     notBefore: (rec: InRecord) => Number(rec.headers.nb),
     handle: (rec) => {
       const n = Number(rec.value!.toString());
@@ -52,6 +58,9 @@ function delayStage(topic: string, out: string, dead: string, groupId: string) {
 const put = (topic: string, partition: number, n: number | string, notBefore: number) =>
   producer.send({ topic, messages: [{ partition, value: String(n), headers: { nb: String(notBefore) } }] });
 
+/** Each value once, in the order of its first appearance. */
+const firsts = <T>(xs: T[]) => [...new Set(xs)];
+
 async function committed(groupId: string, topic: string): Promise<number> {
   const offsets = await admin.fetchOffsets({ groupId, topics: [topic] });
   return offsets[0]!.partitions.reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0);
@@ -62,7 +71,8 @@ test('a held head does not block other partitions; nothing is released before it
   const out = await collect<Released>(kafka, topics.queue);
   const dead = await collect<DeadLetter>(kafka, topics.deadLetter);
   const groupId = `g-${randomUUID()}`;
-  const s = delayStage(topics.retry2m, topics.queue, topics.deadLetter, groupId);
+  const joins = { count: 0 };
+  const s = delayStage(topics.retry2m, topics.queue, topics.deadLetter, groupId, joins);
   await s.start();
   const t = Date.now();
   await put(topics.retry2m, 0, 0, t + 2500); // partition 0: a head due later ...
@@ -73,15 +83,21 @@ test('a held head does not block other partitions; nothing is released before it
   assert.equal(first[0]!.n, 2, 'partition 1 flows while partition 0 is held');
   assert.equal(s.heldPartitions().length, 1);
   assert.ok((s.oldest() ?? 0) > 0, 'the watchdog sees the held head');
-  const all = await out.until((rs) => rs.length === 3, 20000);
+  const all = await out.until((rs) => firsts(rs.map((r) => r.n)).length === 3, 20000);
   for (const r of all) assert.ok(r.handledAt >= r.notBefore, `record ${r.n} released ${r.handledAt - r.notBefore} ms after its time, never before`);
-  assert.deepEqual(all.map((r) => r.n), [2, 0, 1]);
-  const d = await dead.until((rs) => rs.length === 1, 20000);
-  assert.equal(d[0]!.error.code, 'internal_error');
-  assert.match(d[0]!.error.message, /not a number/);
+  assert.deepEqual(firsts(all.map((r) => r.n)), [2, 0, 1]);
+  const d = await dead.until((rs) => rs.length >= 1, 20000);
+  for (const x of d) {
+    assert.equal(x.error.code, 'internal_error');
+    assert.match(x.error.message, /not a number/);
+  }
   // Offsets committed once the outputs were acknowledged: all four records.
   for (let i = 0; i < 100 && (await committed(groupId, topics.retry2m)) < 4; i++) await new Promise((r) => setTimeout(r, 100));
   assert.equal(await committed(groupId, topics.retry2m), 4);
+  if (joins.count === 1) {
+    assert.deepEqual(out.records.map((r) => r.value.n), [2, 0, 1], 'one join: each record released once');
+    assert.equal(dead.records.length, 1, 'one join: the bad record dead-lettered once');
+  }
   await s.stop(5000);
   await Promise.all([out.stop(), dead.stop()]);
 });
@@ -100,13 +116,18 @@ test('a restart while records are held: nothing lost, nothing duplicated', async
   assert.equal(out.records.length, 0, 'nothing released before its time');
   assert.equal(await committed(groupId, topics.retry2m), 0, 'nothing held was committed');
 
-  const s2 = delayStage(topics.retry2m, topics.queue, topics.deadLetter, groupId);
+  const joins = { count: 0 };
+  const s2 = delayStage(topics.retry2m, topics.queue, topics.deadLetter, groupId, joins);
   await s2.start();
-  const all = await out.until((rs) => rs.length >= 3, 30000);
+  await out.until((rs) => rs.length >= 3, 30000);
   await put(topics.retry2m, 0, 3, Date.now()); // a marker behind them: once it is out, nothing else is coming
   await out.until((rs) => rs.some((r) => r.n === 3), 20000);
-  assert.deepEqual(out.records.map((r) => r.value.n), [0, 1, 2, 3], 'each record once, in order');
-  for (const r of all) assert.ok(r.handledAt >= r.notBefore);
+  const ns = out.records.map((r) => r.value.n);
+  // The restart itself duplicates nothing: with one join of the new instance, each record comes
+  // out exactly once; only a later rejoin may re-read records released but not yet committed.
+  if (joins.count === 1) assert.deepEqual(ns, [0, 1, 2, 3], 'each record once, in order');
+  else assert.deepEqual(firsts(ns), [0, 1, 2, 3], `in order (${joins.count} joins: ${ns.join(',')})`);
+  for (const r of out.records) assert.ok(r.value.handledAt >= r.value.notBefore);
   await s2.stop(5000);
   await out.stop();
 });

@@ -166,14 +166,21 @@ test('queue depth, oldest in-flight record and consumer lag of a stage', async (
     },
   });
   assert.equal(s.oldestInFlightSeconds(), 0);
+  assert.equal(s.oldestInFlightProducedAt(), undefined, 'the watchdog sees nothing held');
   const p = kafka.producer();
   await p.connect();
+  const sentFrom = Date.now();
   await p.send({ topic: topics.requests, messages: [0, 1, 2, 3, 4].map((n) => ({ value: String(n) })) });
+  const sentTo = Date.now();
   await s.start();
   await inHandler;
   await new Promise((r) => setTimeout(r, 20));
   assert.equal(s.inFlightCount, 1);
   assert.ok(s.oldestInFlightSeconds() >= 0.01, `oldest in-flight record is aging: ${s.oldestInFlightSeconds()}`);
+  // The watchdog gauge (mta_oldest_message_age_seconds{stage}) ages the held message from when it
+  // reached the stage's topic (its Kafka timestamp), not from when the stage fetched it.
+  const producedAt = s.oldestInFlightProducedAt();
+  assert.ok(producedAt !== undefined && producedAt >= sentFrom && producedAt <= sentTo, `held message produced at ${producedAt}, sent ${sentFrom}-${sentTo}`);
   assert.deepEqual([...s.consumerLag()], [{ topic: topics.requests, partition: 0, lag: 4 }], 'four records behind the one being handled');
   release();
   const deadline = Date.now() + 20000;
@@ -182,6 +189,7 @@ test('queue depth, oldest in-flight record and consumer lag of a stage', async (
     await new Promise((r) => setTimeout(r, 20));
   }
   assert.equal(s.oldestInFlightSeconds(), 0);
+  assert.equal(s.oldestInFlightProducedAt(), undefined);
   await s.stop(5000);
   await p.disconnect();
 });

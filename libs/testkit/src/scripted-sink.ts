@@ -7,22 +7,38 @@ export interface ScriptedSink {
   received: ReceivedMail[];
   /** RCPT TO commands seen per recipient address (every attempt, accepted or not). */
   rcptCount(address: string): number;
+  /** TCP connections accepted so far (to check pooling and reuse). */
+  connections(): number;
   close(): Promise<void>;
+}
+
+export interface ScriptedSinkOptions {
+  /** Listen address (default 127.0.0.1). */
+  host?: string;
+  /** Offer STARTTLS (with smtp-server's built-in self-signed certificate). Default false. */
+  starttls?: boolean;
 }
 
 /**
  * A real SMTP server (smtp-server) whose answer to RCPT TO depends on the recipient and on how
  * many times it was asked for that recipient before: `answer(address, nth)` with nth = 1 for the
- * first attempt. Return undefined to accept. Plays a domain that greylists twice then accepts.
+ * first attempt. Return undefined to accept. Plays a domain that greylists twice then accepts, or
+ * (ignoring nth) a peer with fixed answers per recipient. The one scripted SMTP test peer: the
+ * sender's tests use it too (services/sender/test/support/smtp.ts).
  */
-export async function startScriptedSink(answer: (address: string, nth: number) => SinkReply | undefined, opts: { host?: string } = {}): Promise<ScriptedSink> {
+export async function startScriptedSink(answer: (address: string, nth: number) => SinkReply | undefined = () => undefined, opts: ScriptedSinkOptions = {}): Promise<ScriptedSink> {
   const host = opts.host ?? '127.0.0.1';
   const received: ReceivedMail[] = [];
   const counts = new Map<string, number>();
+  let connections = 0;
   const server = new SMTPServer({
     authOptional: true,
-    disabledCommands: ['AUTH', 'STARTTLS'],
+    disabledCommands: opts.starttls ? ['AUTH'] : ['AUTH', 'STARTTLS'],
     logger: false,
+    onConnect(_session, cb) {
+      connections++;
+      cb();
+    },
     onRcptTo(address: SMTPServerAddress, _session, cb) {
       const key = address.address.toLowerCase();
       const nth = (counts.get(key) ?? 0) + 1;
@@ -41,8 +57,9 @@ export async function startScriptedSink(answer: (address: string, nth: number) =
           raw: Buffer.concat(chunks),
           remoteAddress: session.remoteAddress,
           session: session.id,
+          secure: session.secure,
         });
-        cb(null, 'Ok: queued as ' + session.id);
+        cb(); // smtp-server's own "250 OK: message queued"
       });
     },
   });
@@ -57,6 +74,7 @@ export async function startScriptedSink(answer: (address: string, nth: number) =
     port: typeof addr === 'object' && addr ? addr.port : 0,
     received,
     rcptCount: (address) => counts.get(address.toLowerCase()) ?? 0,
+    connections: () => connections,
     close: () => new Promise<void>((r) => server.close(() => r())),
   };
 }

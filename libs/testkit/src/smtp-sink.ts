@@ -6,6 +6,8 @@ export interface ReceivedMail {
   raw: Buffer;
   remoteAddress: string;
   session: string;
+  /** The session had been upgraded with STARTTLS (scripted sink only). */
+  secure?: boolean;
 }
 
 export interface SinkReply {

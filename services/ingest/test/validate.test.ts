@@ -2,6 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { validateRequest } from '../src/validate.ts';
 import { effectiveValidity } from '../src/validity.ts';
+import { loadConfig } from '@mta/config';
+import { ingestKeys } from '../src/config.ts';
 
 const now = new Date('2026-11-29T10:00:00.000Z');
 const opts = { maxMessageBytes: 2000, validityCapMs: 84 * 3600_000 };
@@ -99,4 +101,22 @@ test('validity is capped at 3.5 days after arrival', () => {
     assert.equal(v.validUntil.toISOString(), expected);
     assert.equal(v.capped, capped);
   }
+});
+
+test('the validity cap is configurable (MTA_VALIDITY_CAP_HOURS, at most 84 h) and applies to every request', () => {
+  const cap = (env: Record<string, string>) => loadConfig(ingestKeys, { KAFKA_BROKERS: '127.0.0.1:9092', ...env });
+  const two = cap({ MTA_VALIDITY_CAP_HOURS: '2' });
+  assert.ok(two.ok);
+  assert.equal(two.config.validityCapHours, 2);
+  const d = cap({});
+  assert.ok(d.ok);
+  assert.equal(d.config.validityCapHours, 84, 'default: 3.5 days');
+  const over = cap({ MTA_VALIDITY_CAP_HOURS: '100' });
+  assert.equal(over.ok, false, 'never more than 3.5 days');
+  const r = validateRequest(Buffer.from(JSON.stringify({ ...base, validUntil: '2026-11-30T10:00:00Z' })), { ...opts, validityCapMs: two.config.validityCapHours * 3600_000 }, now);
+  assert.ok(r.ok);
+  assert.equal(r.message.validUntil, '2026-11-29T12:00:00.000Z', 'cut to arrival + 2 h');
+  const none = validateRequest(Buffer.from(JSON.stringify(base)), { ...opts, validityCapMs: 2 * 3600_000 }, now);
+  assert.ok(none.ok);
+  assert.equal(none.message.validUntil, '2026-11-29T12:00:00.000Z', 'no validUntil: the cap');
 });

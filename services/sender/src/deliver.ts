@@ -162,7 +162,8 @@ export function createDeliver(deps: DeliverDeps): Deliver {
     }
 
     const { message: assembled, smtpUtf8 } = await assemble(d);
-    const message: PoolMessage = { ...assembled, site: t.site };
+    // Not sent if its validity ends while it waits in a pool's queue for a connection (EEXPIRED).
+    const message: PoolMessage = { ...assembled, site: t.site, notAfter: Date.parse(d.validUntil) };
     const limits = d.limits;
     const source = chooseSource(deps.ipPools, d);
     const from = source ? { sourceIp: source.ip, ipPool: source.pool } : {};

@@ -24,6 +24,11 @@ export interface PoolJob {
   ctx?: Context;
   /** Receiving site, for the command latency histogram. */
   site?: string;
+  /**
+   * The message's validity end (ms since epoch): still waiting in the queue for a connection
+   * then, it leaves unsent with EEXPIRED (a message already on a connection is finished).
+   */
+  notAfter?: number;
 }
 
 /** What a delivered message says: the DATA reply, per-recipient outcomes, the session's TLS. */
@@ -62,6 +67,8 @@ interface Job extends PoolJob {
   requeues: number;
   conn: Conn | undefined;
   timer: NodeJS.Timeout | undefined;
+  /** Fires at `notAfter` while the job waits in the queue. */
+  expiry: NodeJS.Timeout | undefined;
   done: boolean;
 }
 
@@ -84,6 +91,13 @@ const REQUEUE_MAX_DELAY_MS = 2000;
 function smtpError(message: string, fields: { code: string; command?: string; response?: string; responseCode?: number; timeoutType?: string }): NodemailerError {
   return Object.assign(new Error(message), fields);
 }
+
+/** The longest delay setTimeout takes (a longer one fires at once). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** A message that left a pool's queue unsent because its validity period had ended. */
+const validityError = (notAfter: number): NodemailerError =>
+  smtpError(`not sent: validity period ended at ${new Date(notAfter).toISOString()} while waiting for a connection`, { code: 'EEXPIRED', command: 'CONN' });
 
 /** nodemailer's transient errors: a connection problem rather than a reply about the message. */
 const isTransient = (e: NodemailerError): boolean => e.responseCode === 421 || e.code === 'ECONNECTION' || e.code === 'ESOCKET' || e.code === 'ETIMEDOUT';
@@ -133,10 +147,14 @@ export class SmtpPool {
   send(message: PoolJob): Promise<PoolSendInfo> {
     if (this.closed) return Promise.reject(smtpError('Connection pool was closed', { code: 'ECONNECTION', command: 'CONN' }));
     return new Promise<PoolSendInfo>((resolve, reject) => {
-      const job: Job = { ...message, resolve, reject, requeues: 0, conn: undefined, timer: undefined, done: false };
+      const job: Job = { ...message, resolve, reject, requeues: 0, conn: undefined, timer: undefined, expiry: undefined, done: false };
       this.inFlight++;
       const deadline = this.opts.messageTimeoutMs;
       if (deadline > 0) job.timer = setTimeout(() => this.expire(job), deadline);
+      // A timer cannot wait longer than 2^31-1 ms (~24.8 days; validity is capped at 84 h): a later
+      // end is still checked when the job is taken from the queue (nextJob).
+      const untilEnd = message.notAfter === undefined ? undefined : Math.max(0, message.notAfter - Date.now());
+      if (untilEnd !== undefined && untilEnd <= MAX_TIMER_MS) job.expiry = setTimeout(() => this.validityEnded(job), untilEnd);
       this.queue.push(job);
       this.process();
     });
@@ -165,10 +183,22 @@ export class SmtpPool {
     job.done = true;
     this.inFlight--;
     clearTimeout(job.timer);
+    clearTimeout(job.expiry);
     if (job.conn?.job === job) job.conn.job = undefined;
     job.conn = undefined;
     if (err) job.reject(err);
     else job.resolve(info!);
+  }
+
+  /**
+   * The message's validity ended while it waited in the queue for a connection: it leaves unsent
+   * (expiry is enforced wherever a message can sit). One already handed to a connection goes on.
+   */
+  private validityEnded(job: Job): void {
+    const at = this.queue.indexOf(job);
+    if (job.done || at < 0) return;
+    this.queue.splice(at, 1);
+    this.settle(job, validityError(job.notAfter!));
   }
 
   /** The message deadline passed: fail it, and close the connection carrying it (if any). */
@@ -199,12 +229,25 @@ export class SmtpPool {
         }
       }
       if (idle) {
-        this.start(idle, this.queue.shift()!);
+        const job = this.nextJob();
+        if (!job) return;
+        this.start(idle, job);
         continue;
       }
       if (this.conns.size >= this.opts.maxConnections) return;
-      this.open(this.queue.shift()!);
+      const job = this.nextJob();
+      if (!job) return;
+      this.open(job);
     }
+  }
+
+  /** The next queued job to send; jobs whose validity has ended leave unsent on the way (EEXPIRED). */
+  private nextJob(): Job | undefined {
+    for (let job = this.queue.shift(); job; job = this.queue.shift()) {
+      if (job.notAfter !== undefined && job.notAfter <= Date.now()) this.settle(job, validityError(job.notAfter));
+      else return job;
+    }
+    return undefined;
   }
 
   /** Opens a connection for `job` (it is that connection's first message). */
@@ -302,7 +345,7 @@ export class SmtpPool {
     c.log.attach(undefined);
     if (this.closed || c.messages >= this.opts.maxMessages) return this.retire(c);
     c.state = 'idle';
-    const next = this.queue.shift();
+    const next = this.nextJob();
     if (next) return this.start(c, next);
     if (c.idleTimer) c.idleTimer.refresh();
     else {

@@ -33,6 +33,8 @@ export interface PoolMessage {
   envelope: PoolEnvelope;
   raw: Buffer;
   site?: string | undefined;
+  /** Validity end (ms since epoch): not sent if still queued for a connection then (EEXPIRED). */
+  notAfter?: number | undefined;
 }
 
 export interface TransportCacheOptions {
@@ -124,7 +126,14 @@ export class TransportCache {
     const entry = this.entry(target);
     entry.pending++;
     try {
-      return await entry.pool.send({ envelope: message.envelope, raw: message.raw, site: message.site, ctx: context.active(), requireSmtpUtf8 });
+      return await entry.pool.send({
+        envelope: message.envelope,
+        raw: message.raw,
+        site: message.site,
+        ctx: context.active(),
+        requireSmtpUtf8,
+        ...(message.notAfter !== undefined ? { notAfter: message.notAfter } : {}),
+      });
     } finally {
       entry.pending--;
       entry.lastUsed = this.now();

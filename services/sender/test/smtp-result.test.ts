@@ -54,6 +54,7 @@ test('judgeTransportError: failover on host failures, remember only session set-
     ['connection reset mid-session', { code: 'ECONNECTION', message: 'Connection closed unexpectedly', command: 'CONN' }, true, false],
     ['TLS failure', { code: 'ETLS', command: 'CONN' }, true, false],
     ['421 on RCPT', { code: 'EENVELOPE', responseCode: 421, command: 'RCPT TO' }, true, false],
+    ['validity ended while queued (no other host is tried)', { code: 'EEXPIRED', command: 'CONN' }, false, false],
     ['550 on RCPT', { code: 'EENVELOPE', responseCode: 550, command: 'RCPT TO' }, false, false],
     ['451 on RCPT', { code: 'EENVELOPE', responseCode: 451, command: 'RCPT TO' }, false, false],
     ['552 on DATA', { code: 'EMESSAGE', responseCode: 552, command: 'DATA' }, false, false],

@@ -167,6 +167,29 @@ test('message deadline: ETIMEDOUT at DATA, the connection is closed, the pool go
   await cache.closeAll();
 });
 
+test('validity end while queued for a connection: the message leaves unsent (EEXPIRED), the one on the connection finishes', async () => {
+  const cache = new TransportCache({ ...base, tls: 'none' });
+  const m1 = msg();
+  const onConnection = cache.send(target(slowData.port, 1), { ...m1, notAfter: Date.now() + 60_000 }); // holds the only connection (slow DATA)
+  const m2 = msg();
+  const err = await cache.send(target(slowData.port, 1), { ...m2, notAfter: Date.now() + 100 }).then(
+    () => assert.fail('sent after its validity ended'),
+    (e: Error & { code?: string; command?: string }) => e,
+  );
+  assert.deepEqual([err.code, err.command], ['EEXPIRED', 'CONN']);
+  assert.match(err.message, /validity period ended .* while waiting for a connection/);
+  assert.match((await onConnection).response, /^250 /, 'the message on the connection is finished');
+  assert.ok(!slowData.received.some((m) => m.to[0] === m2.envelope.to[0]), 'the expired message never reached the server');
+  const late = await cache.send(target(slowData.port, 1), { ...msg(), notAfter: Date.now() - 1 }).then(
+    () => 'sent',
+    (e: Error & { code?: string }) => e.code,
+  );
+  assert.equal(late, 'EEXPIRED', 'already past its validity: not sent');
+  // A validity end beyond what a timer can wait (2^31-1 ms) is not "now".
+  assert.match((await cache.send(target(slowData.port, 1), { ...msg(), notAfter: Date.parse('2099-01-01T00:00:00Z') })).response, /^250 /);
+  await cache.closeAll();
+});
+
 test('closeAll drains: the message in flight finishes, a queued one fails', async () => {
   const cache = new TransportCache({ ...base, tls: 'none' });
   const m1 = msg();

@@ -1,7 +1,7 @@
 import { expiredFailure } from '@mta/retry';
 import { DeliveryCodec, MtaEventCodec, QueuedMessageCodec, failure, type Delivery, type MtaEvent, type QueuedMessage, type Topics } from '@mta/contracts';
 import { deadLetter, type Handler } from '@mta/kafka';
-import type { Limiter } from './limiter.ts';
+import { WaitExpired, type Limiter } from './limiter.ts';
 import type { InFlightWindow } from './window.ts';
 import { ANY_IP, type Shaper } from './shaper.ts';
 import type { SiteResolver } from './site.ts';
@@ -84,9 +84,10 @@ export function createThrottleHandler(deps: ThrottleDeps): Handler {
       const giveBack = () => deps.window?.slots.settle(lane.key);
       if (deps.limiter.busy(lane.key)) deps.shaper.saturated(lane);
       try {
-        await deps.limiter.acquire(lane.key, lim.messagesPerSecond, lim.burst);
+        await deps.limiter.acquire(lane.key, lim.messagesPerSecond, lim.burst, validUntil);
       } catch (err) {
         giveBack();
+        if (err instanceof WaitExpired) return expired(m); // validity ended in the token queue: leave now
         if (!(err instanceof QueueBounced)) throw err;
         const ev = finalEvent(m, now(), 'hard_bounce', failure('hard', 20, 25, 'queue-bounced', err.message));
         return [{ topic: deps.topics.events, key: m.messageId, value: MtaEventCodec.encode(ev) }];

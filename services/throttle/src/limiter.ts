@@ -1,5 +1,15 @@
 import { refill, take, type Bucket } from './token-bucket.ts';
 
+/** The longest delay setTimeout takes (a longer one fires at once). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** A waiter's deadline (its message's validity end) passed before its token came. */
+export class WaitExpired extends Error {
+  constructor() {
+    super('validity period ended while waiting for a token');
+  }
+}
+
 interface Lane {
   bucket: Bucket;
   waiters: { resolve: () => void; reject: (err: Error) => void }[];
@@ -17,7 +27,12 @@ export class Limiter {
 
   constructor(private readonly now: () => number = Date.now) {}
 
-  acquire(key: string, rate: number, burst: number): Promise<void> {
+  /**
+   * Waits for a token of `key`'s lane. With `deadline` (ms since epoch; the message's validity
+   * end), a waiter still queued then leaves the queue at once, rejected with WaitExpired, instead
+   * of sitting until its turn (and taking a token it no longer needs).
+   */
+  acquire(key: string, rate: number, burst: number, deadline?: number): Promise<void> {
     let lane = this.lanes.get(key);
     if (!lane) {
       lane = { bucket: { tokens: burst, updatedAt: this.now() }, waiters: [], timer: undefined, rate, burst };
@@ -32,7 +47,27 @@ export class Limiter {
     }
     const l = lane;
     return new Promise<void>((resolve, reject) => {
-      l.waiters.push({ resolve, reject });
+      // A timer cannot wait longer than 2^31-1 ms (~24.8 days; validity is capped at 84 h): such a
+      // waiter has no deadline timer (the throttle still checks the validity once released).
+      if (deadline === undefined || deadline - this.now() > MAX_TIMER_MS) {
+        l.waiters.push({ resolve, reject });
+      } else {
+        const waiter = {
+          resolve: () => (clearTimeout(timer), resolve()),
+          reject: (err: Error) => (clearTimeout(timer), reject(err)),
+        };
+        const timer = setTimeout(() => {
+          const at = l.waiters.indexOf(waiter);
+          if (at < 0) return;
+          l.waiters.splice(at, 1);
+          if (l.waiters.length === 0 && l.timer) {
+            clearTimeout(l.timer); // nobody left to wake
+            l.timer = undefined;
+          }
+          reject(new WaitExpired());
+        }, Math.max(0, deadline - this.now()));
+        l.waiters.push(waiter);
+      }
       this.schedule(key, l);
     });
   }

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { take } from '../src/token-bucket.ts';
-import { Limiter } from '../src/limiter.ts';
+import { Limiter, WaitExpired } from '../src/limiter.ts';
 
 test('token bucket: burst, then one token per 1/rate', () => {
   let b = { tokens: 2, updatedAt: 0 };
@@ -45,6 +45,29 @@ test('limiter: update re-times waiters; rejectAll bounces the queue', async () =
   assert.equal(limiter.rejectAll('k', new Error('bounced')), 2);
   await assert.rejects(a, /bounced/);
   await assert.rejects(b, /bounced/);
+});
+
+test('limiter: a waiter whose deadline passes leaves the queue at once; the others keep their turn', async () => {
+  let now = 1_000_000;
+  const limiter = new Limiter(() => now);
+  await limiter.acquire('k', 0.001, 1); // the one token; the next comes in 1000 s
+  const expiring = limiter.acquire('k', 0.001, 1, now + 20); // its validity ends long before that
+  const patient = limiter.acquire('k', 0.001, 1, now + 10_000_000);
+  const plain = limiter.acquire('k', 0.001, 1);
+  assert.equal(limiter.queued().get('k'), 3);
+  await assert.rejects(expiring, WaitExpired, 'rejected at its deadline, not at its turn');
+  assert.equal(limiter.queued().get('k'), 2, 'and no longer queued');
+  now += 1_000_000; // the next token exists: the lane is re-timed and releases in order
+  limiter.update('k', 0.001, 1);
+  await patient; // the expired waiter took no token
+  assert.equal(limiter.queued().get('k'), 1);
+  // A deadline beyond what a timer can wait (2^31-1 ms) is not "now": the waiter stays queued.
+  const far = limiter.acquire('k', 0.001, 1, now + 40 * 86_400_000);
+  await new Promise((r) => setTimeout(r, 30));
+  assert.equal(limiter.queued().get('k'), 2);
+  limiter.rejectAll('k', new Error('done'));
+  await assert.rejects(plain, /done/);
+  await assert.rejects(far, /done/);
 });
 
 test('in-flight window: at most cap per lane, FIFO, freed by settle or expiry', async () => {

@@ -1,5 +1,5 @@
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
-import { SMTPServer, type SMTPServerOptions } from 'smtp-server';
+import { startScriptedSink, type SinkReply } from '@mta/testkit';
 
 export interface Received {
   from: string;
@@ -26,49 +26,31 @@ export interface FakeSmtpOptions {
   starttls?: boolean;
 }
 
-function smtpError(reply: string): Error {
+/** `550 5.1.1 user unknown` as the scripted peer's reply. */
+function sinkReply(reply: string): SinkReply {
   const m = /^(\d{3}) (.*)$/.exec(reply);
-  return Object.assign(new Error(m ? m[2] : reply), { responseCode: m ? Number(m[1]) : 550 });
+  return m ? { code: Number(m[1]), message: m[2]! } : { code: 550, message: reply };
 }
 
-/** A real SMTP server (smtp-server) on a free loopback port that records what it receives. */
+/**
+ * A real SMTP server (smtp-server) on a free loopback port that records what it receives: the
+ * testkit's scripted peer (`startScriptedSink`), seen with the fields the sender's tests read.
+ */
 export async function startSmtp(opts: FakeSmtpOptions = {}): Promise<FakeSmtp> {
-  const received: Received[] = [];
-  let connections = 0;
-  const options: SMTPServerOptions = {
-    authOptional: true,
-    disabledCommands: opts.starttls ? ['AUTH'] : ['AUTH', 'STARTTLS'],
-    logger: false,
-    onConnect(_session, cb) {
-      connections++;
-      cb();
+  const sink = await startScriptedSink(
+    (address) => {
+      const reply = opts.rcpt?.(address);
+      return reply ? sinkReply(reply) : undefined;
     },
-    onRcptTo(address, _session, cb) {
-      const reply = opts.rcpt?.(address.address);
-      cb(reply ? smtpError(reply) : undefined);
-    },
-    onData(stream, session, cb) {
-      const chunks: Buffer[] = [];
-      stream.on('data', (c: Buffer) => chunks.push(c));
-      stream.on('end', () => {
-        received.push({
-          from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
-          to: session.envelope.rcptTo.map((r) => r.address),
-          data: Buffer.concat(chunks).toString('utf8'),
-          secure: session.secure,
-        });
-        cb();
-      });
-    },
-  };
-  const server = new SMTPServer(options);
-  await new Promise<void>((resolve) => server.listen(0, opts.host ?? '127.0.0.1', () => resolve()));
-  const { port } = server.server.address() as AddressInfo;
+    { ...(opts.host ? { host: opts.host } : {}), ...(opts.starttls ? { starttls: true } : {}) },
+  );
   return {
-    port,
-    connections: () => connections,
-    received,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    port: sink.port,
+    connections: sink.connections,
+    get received() {
+      return sink.received.map((m) => ({ from: m.from, to: m.to, data: m.raw.toString('utf8'), secure: m.secure ?? false }));
+    },
+    close: sink.close,
   };
 }
 
