@@ -8,11 +8,22 @@
  *   adaptive             the shipped rules (services/throttle/shaping.default.yaml: provider
  *                        connection knobs, reply automation), every lane starting at 3 msg/s,
  *                        adaptation (AIMD, slow start ×1.5, +1 msg/s, ×0.7, recovery ×2 up to the
- *                        last healthy rate); time compressed 30×
- *                        (interval 60 s → 2 s, automation windows and durations ÷ 30)
+ *                        last healthy rate)
  *
- * Soft-bounced messages are retried by the pipeline itself (the classifier's delay topics, issue 5)
- * on a compressed schedule: 2.5 s × the attempt number, at most 15 s, ±10 % jitter (tiers of 1-16 s).
+ * Time is compressed TIME_SCALE (30)× in all three ways, one factor for every duration of a
+ * policy on either side; rates, steps and counts are unchanged:
+ *   simulator   abuse window 5 min → 10 s, block 7.5 min → 15 s, greylisting 1 min → 2 s
+ *               (startIspSim({ timeScale }))
+ *   throttle    adaptation interval 60 s → 2 s, automation windows and durations, ratio windows
+ *               and suspensions ÷ 30 (demoShapingRules)
+ *   classifier  retries 75 s × the attempt number, at most 7.5 min → 2.5 s × n, at most 15 s
+ *               (±10 % jitter); delay tiers 30 s … 8 min → 1 s … 16 s
+ * Not compressed: what runs at the pipeline's real speed (Kafka hops, SMTP round trips, socket
+ * timeouts, the throttle's in-flight window of 3 s of the rate) and the token buckets' depths on
+ * both sides (one second of the rate; the simulator's connections two), which are tolerances for
+ * requests arriving together at that real speed. Compressed to 1/30 s (one token) they made the
+ * simulator defer at 50-85 % of its limits from the pipeline's jitter alone (docs/shaping.md §8).
+ *
  * It prints soft bounces per 1,000 messages (pipeline soft_bounce events,
  * and the deferrals the simulator answered, which include those nodemailer's pool re-sent on a
  * fresh connection by itself), the time until every message was delivered or hard-bounced, and
@@ -47,6 +58,8 @@ const N = Number(process.env.BENCH_MESSAGES ?? 2000);
 const SCALE = Number(process.env.BENCH_LIMIT_SCALE ?? 0.35);
 const MODES = (process.env.BENCH_MODES ?? 'static-aggressive,static-conservative,adaptive').split(',');
 const TIMEOUT_S = Number(process.env.BENCH_TIMEOUT_S ?? 400);
+/** Time compression: every duration of the simulator, the shaping rules and the retry schedule is divided by it. */
+const TIME_SCALE = 30;
 const log = (m: string) => console.log(`[bench:adaptive] ${m}`);
 
 /** Campaign mix: share of recipients per provider domain, and special recipients. */
@@ -80,21 +93,24 @@ function recipient(i: number): string {
 
 /**
  * Adaptive: the shipped rules (providers' connection knobs and reply automation) with every
- * lane starting at the conservative run's 3 msg/s, and time compressed 30× for a one-minute
- * run: adaptation interval 60 s → 2 s, automation windows and durations ÷ 30.
+ * lane starting at the conservative run's 3 msg/s, and time compressed TIME_SCALE× (demoShapingRules).
  */
-const adaptiveRules = (): string => demoShapingRules(readFileSync(join(ROOT, 'services/throttle/shaping.default.yaml'), 'utf8'), 3, 30);
-
+const adaptiveRules = (): string => demoShapingRules(readFileSync(join(ROOT, 'services/throttle/shaping.default.yaml'), 'utf8'), 3, TIME_SCALE);
 const RULES: Record<string, string> = {
   'static-aggressive': 'defaults: { messagesPerSecond: 100, maxConnections: 20, messagesPerConnection: 200 }\n',
   'static-conservative': 'defaults: { messagesPerSecond: 3, maxConnections: 2, messagesPerConnection: 5 }\n',
   adaptive: adaptiveRules(),
 };
 
+/** Real-time retry schedule of the bench (75 s × the attempt number, at most 7.5 min) and delay tiers, compressed. */
+const ms = (seconds: number) => `${Math.round((seconds * 1000) / TIME_SCALE)}ms`;
+const RETRY_POLICY = `jitter = 10%\ndefault | ${[75, 150, 225, 300, 375].map(ms).join(', ')}, ${ms(450)}...\n`;
+const RETRY_TIERS = [30, 60, 120, 240, 480].map(ms).join(',');
+
+/** Provider rates scaled by SCALE (same for every mode); durations are compressed by the simulator (timeScale). */
 function scaled(p: ProviderProfile): ProviderProfile {
   const L = p.limits;
-  const r = (n: number) => Math.max(1, Math.round(n * SCALE));
-  return { ...p, limits: { ...L, messagesPerSecond: r(L.messagesPerSecond), burst: r(L.burst) } };
+  return { ...p, limits: { ...L, messagesPerSecond: Math.max(1, Math.round(L.messagesPerSecond * SCALE)) } };
 }
 
 interface RunResult {
@@ -119,12 +135,12 @@ async function runMode(mode: string, kafka: Kafka, brokers: string): Promise<Run
   const admin = kafka.admin();
   await admin.connect();
   const topics: Topics = await freshTopics(admin, 3);
-  const sim = await startIspSim({ profiles: defaultProfiles().map(scaled) });
+  const sim = await startIspSim({ profiles: defaultProfiles().map(scaled), timeScale: TIME_SCALE });
   const dir = mkdtempSync(join(tmpdir(), 'mta-bench-adaptive-'));
   const rules = join(dir, 'rules.yaml');
   writeFileSync(rules, RULES[mode]!);
   const retryPolicy = join(dir, 'retry-policy.txt');
-  writeFileSync(retryPolicy, 'jitter = 10%\ndefault | 2500ms, 5s, 7500ms, 10s, 12500ms, 15s...\n');
+  writeFileSync(retryPolicy, RETRY_POLICY);
   const run = randomUUID().slice(0, 8);
   const env: Record<string, string> = {
     KAFKA_BROKERS: brokers,
@@ -133,7 +149,7 @@ async function runMode(mode: string, kafka: Kafka, brokers: string): Promise<Run
     MTA_SMTP_TLS: 'none',
     MTA_THROTTLE_RULES: rules,
     MTA_RETRY_POLICY: retryPolicy,
-    MTA_RETRY_TIERS: '1s,2s,4s,8s,16s',
+    MTA_RETRY_TIERS: RETRY_TIERS,
     MTA_HOST_FAILURE_MEMORY_MS: '0',
     MTA_SMTP_SOCKET_TIMEOUT_MS: '15000',
     MTA_SMTP_GREETING_TIMEOUT_MS: '15000',
