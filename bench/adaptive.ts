@@ -129,6 +129,8 @@ interface RunResult {
   theoreticalMinSeconds: number;
   ratioToMinimum: number;
   messagesPerSecond: number;
+  /** Adaptive: every lane change (seconds since the campaign started, rate, last healthy rate, reason). */
+  timeline?: Record<string, { t: number; rate: number; lastGood: number; reason: string }[]>;
 }
 
 async function runMode(mode: string, kafka: Kafka, brokers: string): Promise<RunResult> {
@@ -190,7 +192,23 @@ async function runMode(mode: string, kafka: Kafka, brokers: string): Promise<Run
   const consumer = kafka.consumer({ groupId: `bench-events-${run}`, maxWaitTimeInMs: 50 });
   await consumer.connect();
   await consumer.subscribe({ topic: topics.events, fromBeginning: true });
+  // Every lane change the throttle persists on the shaping topic (coalesced per 0.5 s): the per-provider timeline.
+  const timeline: Record<string, { t: number; rate: number; lastGood: number; reason: string }[]> = {};
+  const shaping = kafka.consumer({ groupId: `bench-shaping-${run}`, maxWaitTimeInMs: 100 });
+  await shaping.connect();
+  await shaping.subscribe({ topic: topics.shaping, fromBeginning: true });
   const t0 = performance.now();
+  const wall0 = Date.now();
+  await shaping.run({
+    eachMessage: async ({ message }) => {
+      const r = JSON.parse(message.value?.toString() ?? 'null') as { kind?: string; site?: string; updatedAt?: string; state?: { rate: number; lastGood: number; reason: string } } | null;
+      if (!r?.state || !r.site || r.kind === 'command') return;
+      const list = (timeline[r.site] ??= []);
+      const last = list.at(-1);
+      if (last && last.reason === r.state.reason) return;
+      list.push({ t: +((Date.parse(r.updatedAt ?? '') - wall0) / 1000).toFixed(1), rate: r.state.rate, lastGood: r.state.lastGood, reason: r.state.reason });
+    },
+  });
   await consumer.run({
     eachMessage: async ({ message }) => {
       const e = JSON.parse(message.value!.toString()) as MtaEvent;
@@ -243,9 +261,12 @@ async function runMode(mode: string, kafka: Kafka, brokers: string): Promise<Run
   const simDeferrals = { ...totals.deferred } as Record<string, number>;
   const simDeferred = Object.values(simDeferrals).reduce((a, b) => a + b, 0);
   if (mode === 'adaptive') {
-    const res = await fetch(`http://127.0.0.1:${throttlePort}/shaping/lanes`).then((r) => r.json()).catch(() => undefined);
-    if (res) for (const l of (res as { lanes: { site: string; limits: { messagesPerSecond: number }; lastChange: { reason: string } }[] }).lanes) log(`  lane ${l.site}: ${l.limits.messagesPerSecond} msg/s — ${l.lastChange.reason}`);
+    await new Promise((r) => setTimeout(r, 700)); // the throttle's last coalesced writes
+    for (const [site, list] of Object.entries(timeline)) {
+      log(`  lane ${site}: ${list.length} changes: ${list.map((c) => `${c.t}s ${c.rate}${c.lastGood ? `(${c.lastGood})` : ''}${/accepted/.test(c.reason) ? 'a' : /automation/.test(c.reason) ? '!' : ''}`).join(' ')}`);
+    }
   }
+  await shaping.disconnect();
   await consumer.disconnect();
   await producer.disconnect();
   await Promise.all(services.map((s) => s.stop()));
@@ -268,6 +289,7 @@ async function runMode(mode: string, kafka: Kafka, brokers: string): Promise<Run
     theoreticalMinSeconds: +minimum.toFixed(1),
     ratioToMinimum: +(seconds / minimum).toFixed(2),
     messagesPerSecond: +((delivered + hard) / seconds).toFixed(1),
+    ...(mode === 'adaptive' ? { timeline } : {}),
   };
 }
 
@@ -278,7 +300,7 @@ async function main() {
   for (const mode of MODES) {
     log(`${mode}: ${N} messages`);
     const r = await runMode(mode, kafka, kafkaHandle.brokers);
-    log(`${mode}: ${JSON.stringify(r)}`);
+    log(`${mode}: ${JSON.stringify({ ...r, timeline: undefined })}`);
     results.push(r);
   }
   const by = (m: string) => results.find((r) => r.mode === m);

@@ -287,3 +287,49 @@ test('ratio rules (Momentum style): complaints 0.2 % of deliveries → throttle 
   const quiet = observe(newLane(ctx, 0), { kind: 'complaint', at: 1000, startedAt: 1000, reply: '421 4.7.28' }, ctx).state;
   assert.deepEqual([quiet.rate, quiet.since, quiet.ratio.complaints], [10, { delivered: 0, deferrals: 0, blocks: 0 }, 1]);
 });
+
+test('accepted rate: a known-good rate above what the receiver accepted over the epoch was its burst allowance, not its limit', () => {
+  const ctx = ctxOf(`
+defaults: { messagesPerSecond: 4 }
+adaptive: { enabled: true, minRate: 1, maxRate: 100, increase: 1, decrease: 0.5, intervalS: 2, slowStart: 1, recovery: 2 }
+`);
+  // A lane probing at 8 msg/s (healthy at 7 once), refused at t = 10 s; the epoch (deliveries since
+  // the last decrease, messages waiting all along) started at `epochAt` with `n` deliveries.
+  const at = (over: Partial<LaneState>) => ({ ...newLane(ctx, 0), rate: 8, lastGood: 7, changedAt: 8_000, windowAt: 8_000, saturated: true, ...over });
+  const refused = (s: LaneState) => observe(s, fb('deferral', 10_000, '421 4.7.0 too many messages', 8_500), ctx).state;
+  const rows: [string, LaneState, number, number, LaneState['phase']][] = [
+    // name, state before, rate after, last healthy after, phase after
+    ['10 s at 5 msg/s accepted: last healthy 7 → 5 (recovery capped there)', at({ epoch: { at: 0, delivered: 50 } }), 4, 5, 'recovery'],
+    ['accepted 3.5 msg/s, below the new rate: additive from 4', at({ epoch: { at: 0, delivered: 35 } }), 4, 3.5, 'steady'],
+    ['accepted above the last healthy rate: kept', at({ epoch: { at: 0, delivered: 80 } }), 4, 7, 'recovery'],
+    ['epoch shorter than two intervals: no measure, kept', at({ epoch: { at: 7_000, delivered: 10 } }), 4, 7, 'recovery'],
+    ['no messages waiting in this window: no measure, kept', at({ epoch: { at: 0, delivered: 50 }, saturated: false }), 4, 7, 'recovery'],
+    ['no healthy rate known yet: the accepted one', at({ lastGood: 0, epoch: { at: 0, delivered: 60 } }), 4, 6, 'recovery'],
+    // a run of decreases (a block) keeps its epoch short: each decrease starts a new one
+    ['backing off, epoch of one interval: kept', at({ backingOff: true, epoch: { at: 8_000, delivered: 2 } }), 4, 7, 'recovery'],
+  ];
+  for (const [name, before, rate, lastGood, phase] of rows) {
+    const s = refused(before);
+    assert.deepEqual([s.rate, s.lastGood, s.phase], [rate, lastGood, phase], name);
+    assert.deepEqual(s.epoch, { at: 10_000, delivered: 0 }, `${name}: a decrease starts a new epoch`);
+  }
+  // deliveries count into the epoch whatever the window; an interval without waiting messages starts it over
+  let s = { ...newLane(ctx, 0) };
+  s = run(s, delivered(3, 100, 1_000), ctx);
+  assert.deepEqual(s.epoch, { at: 0, delivered: 3 });
+  s = run(s, delivered(1, 1_100, 2_100), ctx); // the interval ended, the lane never saturated
+  assert.deepEqual(s.epoch, { at: 2_100, delivered: 0 });
+  // slow start ends on a refusal: back to the last rate before it, or to the accepted rate if less
+  const slow = ctxOf(`
+defaults: { messagesPerSecond: 4 }
+adaptive: { enabled: true, minRate: 1, maxRate: 100, increase: 1, decrease: 0.5, intervalS: 2, slowStart: 2 }
+`);
+  const ss = { ...newLane(slow, 0), rate: 16, changedAt: 8_000, windowAt: 8_000, saturated: true, epoch: { at: 0, delivered: 60 } };
+  const out = observe(ss, fb('deferral', 8_500, '421 4.7.0 too many messages', 8_100), slow).state;
+  assert.deepEqual([out.rate, out.lastGood, out.phase], [7.06, 7.06, 'steady']); // 60 in 8.5 s
+  const more = observe({ ...ss, epoch: { at: 0, delivered: 85 } }, fb('deferral', 8_500, '421 4.7.0 too many messages', 8_100), slow).state;
+  assert.deepEqual([more.rate, more.lastGood, more.phase], [8, 8, 'steady']); // accepted 10 msg/s: the last healthy rate
+  // a lower-rate rule fires on refusals: the same measure
+  const act = applyAction(at({ epoch: { at: 0, delivered: 50 } }), { type: 'lower-rate', factor: 0.25 }, 5, 10_000, 'test', ctx).state;
+  assert.deepEqual([act.rate, act.lastGood, act.phase], [2, 5, 'recovery']);
+});
