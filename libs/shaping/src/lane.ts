@@ -76,6 +76,13 @@ export interface Feedback {
   /** When the attempt started and finished (ms). */
   startedAt: number;
   at: number;
+  /**
+   * When the throttle released the message (ms; refusals carry it): a refusal counts for the
+   * lane's current rate only if the message was released at that rate, i.e. after the last change.
+   * Messages released before it and still in the pipeline (the sender's queue, Kafka) say nothing
+   * about the new rate. Without it, the attempt's start is used.
+   */
+  releasedAt?: number | undefined;
   /** The remote reply text, for automation patterns. */
   reply?: string | undefined;
 }
@@ -287,9 +294,9 @@ export function observe(s: LaneState, fb: Feedback, ctx: LaneContext): { state: 
   if (fb.kind === 'internal') return { state: s, effects: [] };
   const effects: Effect[] = [];
   let state = s;
-  // Deliveries count when they finish in the window; deferrals only for attempts started after the last change.
+  // Deliveries count when they finish in the window; deferrals only for messages released (attempts started) after the last change.
   if (fb.kind === 'delivered') state = { ...state, epoch: { ...state.epoch, delivered: state.epoch.delivered + 1 } };
-  if (fb.kind === 'delivered' || ((fb.kind === 'deferral' || fb.kind === 'block') && fb.startedAt >= state.changedAt)) {
+  if (fb.kind === 'delivered' || ((fb.kind === 'deferral' || fb.kind === 'block') && Math.min(fb.startedAt, fb.releasedAt ?? fb.startedAt) >= state.changedAt)) {
     const since = { ...state.since };
     if (fb.kind === 'delivered') since.delivered++;
     if (fb.kind === 'deferral') since.deferrals++;

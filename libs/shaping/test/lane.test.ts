@@ -111,6 +111,9 @@ test('AIMD: additive increase while healthy and saturated, multiplicative decrea
     ['healthy and saturated before the interval: no change', (s) => run(sat(s), delivered(80, 100, 5_000)), 10],
     ['a deferral then the interval: ×0.5', (s) => run(s, [fb('deferral', 2_000, '451 4.3.2 try later'), fb('delivered', 11_000)]), 5],
     ['a deferral before the interval: no change yet', (s) => run(s, [fb('deferral', 2_000, '451 4.3.2 try later')]), 10],
+    // changed at 5 s: an attempt started after it of a message released before it (still in the pipeline) is about the old rate
+    ['a deferral of a message released before the last change: no decrease', (s) => run({ ...s, changedAt: 5_000, windowAt: 5_000 }, [{ ...fb('deferral', 15_500, '451 4.3.2 try later', 15_000), releasedAt: 4_900 }]), 10],
+    ['a deferral of a message released after the last change: ×0.5', (s) => run({ ...s, changedAt: 5_000, windowAt: 5_000 }, [{ ...fb('deferral', 15_500, '451 4.3.2 try later', 15_000), releasedAt: 5_100 }]), 5],
     ['a block counts like a deferral', (s) => run(s, [fb('block', 11_000, '554 5.7.1 blocked')]), 5],
     ['greylisting is not a rate signal', (s) => run(sat(s), [fb('recipient-soft', 2_000, '451 4.7.1 Greylisted'), ...delivered(80, 100, 10_000)]), 12],
     ['internal errors are not a signal', (s) => run(s, [fb('internal', 11_000, 'ETIMEDOUT')]), 10],
