@@ -26,6 +26,13 @@ export interface LaneState {
    * deferral at or below it when the lane was not backing off lowers it (the receiver changed).
    */
   lastGood: number;
+  /**
+   * The rate the receiver last refused (the rate of the first decrease of a run; 0 = none yet).
+   * Additive probing within `decrease` × of it, or above it, waits PROBE_INTERVALS intervals per
+   * step: a receiver's burst allowance hides an overshoot until it is spent, so near a known
+   * refusal the lane climbs slowly (the plateau of TCP CUBIC around its last W_max).
+   */
+  ceiling: number;
   /** The last change was a decrease (a run of decreases keeps `lastGood`). */
   backingOff: boolean;
   /** Last change of the limits (ms) and why. */
@@ -96,6 +103,7 @@ export function newLane(ctx: LaneContext, now: number): LaneState {
     connCapUntil: 0,
     phase: ctx.adaptive.slowStart > 1 ? 'slow-start' : 'steady',
     lastGood: 0,
+    ceiling: 0,
     backingOff: false,
     changedAt: now,
     reason: 'initial limits from the rules',
@@ -149,10 +157,20 @@ export function acceptedRate(s: LaneState, now: number, a: Adaptive): number | u
  * climb back above what the receiver sustains (and probing past it is additive again).
  * A decrease starts a new epoch.
  */
-export function decreased(s: LaneState, rate: number, a: Adaptive, now: number, accepted?: number): Pick<LaneState, 'rate' | 'phase' | 'lastGood' | 'backingOff' | 'epoch'> {
+export function decreased(s: LaneState, rate: number, a: Adaptive, now: number, accepted?: number): Pick<LaneState, 'rate' | 'phase' | 'lastGood' | 'ceiling' | 'backingOff' | 'epoch'> {
   let lastGood = !s.backingOff && s.lastGood > 0 && s.rate <= s.lastGood ? rate : s.lastGood;
   if (accepted !== undefined && (lastGood === 0 || accepted < lastGood)) lastGood = accepted;
-  return { rate, lastGood, backingOff: true, phase: a.recovery > 1 && lastGood > rate ? 'recovery' : 'steady', epoch: { at: now, delivered: 0 } };
+  // The first decrease of a run records the refused rate (later ones, a block's, refuse any rate).
+  const ceiling = s.backingOff && s.ceiling > 0 ? s.ceiling : s.rate;
+  return { rate, lastGood, ceiling, backingOff: true, phase: a.recovery > 1 && lastGood > rate ? 'recovery' : 'steady', epoch: { at: now, delivered: 0 } };
+}
+
+/** Intervals per additive step near (within `decrease` × of) or above the last refused rate. */
+export const PROBE_INTERVALS = 2;
+
+/** Whether an additive step from the current rate is a probe near the last refused rate (`ceiling`). */
+export function nearCeiling(s: Pick<LaneState, 'rate' | 'ceiling'>, a: Adaptive): boolean {
+  return s.ceiling > 0 && s.rate >= s.ceiling * a.decrease;
 }
 
 /** Applies one automation action (closed set, handled exhaustively). */
@@ -258,7 +276,7 @@ function adapt(s: LaneState, now: number, ctx: LaneContext): { state: LaneState;
       const back = round(clampRate(s.rate / a.slowStart, a));
       const rate = accepted !== undefined && accepted < back ? round(clampRate(accepted, a)) : back;
       const reason = `${why} → rate ${s.rate} → ${rate} msg/s (end of slow start${rate < back ? `; accepted ${accepted} msg/s over ${((now - s.epoch.at) / 1000).toFixed(0)} s` : ''})`;
-      return { state: changed(s, now, reason, { rate, phase: 'steady', lastGood: rate, backingOff: true, epoch: { at: now, delivered: 0 } }), effects: [{ type: 'changed', reason }] };
+      return { state: changed(s, now, reason, { rate, phase: 'steady', lastGood: rate, ceiling: s.rate, backingOff: true, epoch: { at: now, delivered: 0 } }), effects: [{ type: 'changed', reason }] };
     }
     const rate = round(clampRate(s.rate * a.decrease, a));
     const patch = decreased(s, rate, a, now, accepted);
@@ -271,7 +289,8 @@ function adapt(s: LaneState, now: number, ctx: LaneContext): { state: LaneState;
   // its nominal rate (a receiver's burst allowance made one interval look healthy, or demand only
   // touched the rate now and then) must not keep raising a rate it does not use (RFC 7661).
   const windowS = (now - s.windowAt) / 1000;
-  if (windowS < a.intervalS) return { state: s, effects: [] };
+  const probing = s.phase === 'steady' && nearCeiling(s, a);
+  if (windowS < a.intervalS * (probing ? PROBE_INTERVALS : 1)) return { state: s, effects: [] };
   const evidence = s.since.delivered >= Math.max(1, Math.floor(EVIDENCE * s.rate * windowS));
   if (evidence && s.saturated && now >= s.holdUntil && s.rate < a.maxRate) {
     // The current rate proved healthy: the known-good rate is at least this one.

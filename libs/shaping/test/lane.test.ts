@@ -6,6 +6,7 @@ import {
   chooseSourceIp,
   effectiveLimits,
   markSaturated,
+  nearCeiling,
   newLane,
   observe,
   parseShapingRules,
@@ -134,10 +135,13 @@ adaptive: { enabled: true, maxRate: 100, increase: 1, decrease: 0.5, intervalS: 
   }
   s = observe(s, fb('deferral', 4_100, '421 4.7.0 try later', 4_050), slow).state; // end of slow start at once: back to the last healthy rate
   rates.push(s.rate);
-  s = run(markSaturated(s), delivered(25, 4_200, 5_100), slow); // steady: +1 after 0.8 × 32 × 1 s = 25 deliveries
+  // steady, within ×0.5 of the refused 64 msg/s: a probe step needs two intervals
+  s = run(markSaturated(s), delivered(26, 4_200, 5_100), slow);
   rates.push(s.rate);
-  assert.deepEqual(rates, [8, 16, 32, 64, 32, 33]);
-  assert.equal(s.phase, 'steady');
+  s = run(markSaturated(s), delivered(54, 5_200, 6_200), slow); // +1 after 0.8 × 32 × 2.1 s = 53 deliveries
+  rates.push(s.rate);
+  assert.deepEqual(rates, [8, 16, 32, 64, 32, 32, 33]);
+  assert.deepEqual([s.phase, s.ceiling], ['steady', 64]);
 });
 
 test('ratio rules (Momentum style): invalid recipients 3 % → throttle down, 10 % → suspend', () => {
@@ -190,9 +194,11 @@ adaptive: { enabled: true, minRate: 1, maxRate: 100, increase: 1, decrease: 0.5,
 `);
   let s = newLane(ctx, 0);
   let t = 0;
+  // one evaluation window: an interval, two when the step probes near the last refused rate
   const healthy = () => {
-    s = run(markSaturated(s), delivered(Math.max(1, Math.floor(0.8 * s.rate)), t + 20, t + 1020), ctx);
-    t += 1000;
+    const n = s.phase === 'steady' && nearCeiling(s, ctx.adaptive) ? 2 : 1;
+    s = run(markSaturated(s), delivered(Math.max(1, Math.floor(0.8 * s.rate * n)), t + 20, t + n * 1000 + 20), ctx);
+    t += n * 1000;
     return s;
   };
   const deferred = () => {
@@ -200,33 +206,33 @@ adaptive: { enabled: true, minRate: 1, maxRate: 100, increase: 1, decrease: 0.5,
     t += 1000;
     return s;
   };
-  const steps: [string, () => LaneState, number, LaneState['phase'], number][] = [
-    // step, rate after, phase after, last healthy rate after
-    ['slow start', healthy, 8, 'slow-start', 4],
-    ['slow start', healthy, 16, 'slow-start', 8],
-    ['first deferral: end of slow start, back to the last healthy rate', deferred, 8, 'steady', 8],
-    ['additive', healthy, 9, 'steady', 8],
-    ['healthy at 9', healthy, 10, 'steady', 9],
-    ['a probe above the last healthy rate fails: ×0.5, last healthy kept', deferred, 5, 'recovery', 9],
-    // a block: deferrals whatever the rate; the run of decreases keeps the last healthy rate
-    ['block', deferred, 2.5, 'recovery', 9],
-    ['block', deferred, 1.25, 'recovery', 9],
-    ['block', deferred, 1, 'recovery', 9],
-    ['block lifted: × 2', healthy, 2, 'recovery', 9],
-    ['× 2', healthy, 4, 'recovery', 9],
-    ['× 2', healthy, 8, 'recovery', 9],
-    ['capped at the last healthy rate', healthy, 9, 'steady', 9],
-    ['then additive', healthy, 10, 'steady', 9],
-    ['healthy at 10: it becomes the last healthy rate', healthy, 11, 'steady', 10],
-    ['probe fails', deferred, 5.5, 'recovery', 10],
-    ['recovering', healthy, 10, 'steady', 10],
+  const steps: [string, () => LaneState, number, LaneState['phase'], number, number][] = [
+    // step, rate after, phase after, last healthy rate after, last refused rate after
+    ['slow start', healthy, 8, 'slow-start', 4, 0],
+    ['slow start', healthy, 16, 'slow-start', 8, 0],
+    ['first deferral: end of slow start, back to the last healthy rate', deferred, 8, 'steady', 8, 16],
+    ['additive (two intervals: within ×0.5 of the refused 16)', healthy, 9, 'steady', 8, 16],
+    ['healthy at 9', healthy, 10, 'steady', 9, 16],
+    ['a probe above the last healthy rate fails: ×0.5, last healthy kept', deferred, 5, 'recovery', 9, 10],
+    // a block: deferrals whatever the rate; the run of decreases keeps the last healthy and the refused rate
+    ['block', deferred, 2.5, 'recovery', 9, 10],
+    ['block', deferred, 1.25, 'recovery', 9, 10],
+    ['block', deferred, 1, 'recovery', 9, 10],
+    ['block lifted: × 2', healthy, 2, 'recovery', 9, 10],
+    ['× 2', healthy, 4, 'recovery', 9, 10],
+    ['× 2', healthy, 8, 'recovery', 9, 10],
+    ['capped at the last healthy rate', healthy, 9, 'steady', 9, 10],
+    ['then additive', healthy, 10, 'steady', 9, 10],
+    ['healthy at 10: it becomes the last healthy rate', healthy, 11, 'steady', 10, 10],
+    ['probe fails', deferred, 5.5, 'recovery', 10, 11],
+    ['recovering', healthy, 10, 'steady', 10, 11],
     // the receiver lowered its limit: a deferral at the known-good rate (not while backing off) lowers it
-    ['deferral at the last healthy rate: it is not healthy any more', deferred, 5, 'steady', 5],
-    ['additive from there', healthy, 6, 'steady', 5],
+    ['deferral at the last healthy rate: it is not healthy any more', deferred, 5, 'steady', 5, 10],
+    ['additive from there', healthy, 6, 'steady', 5, 10],
   ];
-  for (const [name, step, rate, phase, lastGood] of steps) {
+  for (const [name, step, rate, phase, lastGood, ceiling] of steps) {
     step();
-    assert.deepEqual([s.rate, s.phase, s.lastGood], [rate, phase, lastGood], name);
+    assert.deepEqual([s.rate, s.phase, s.lastGood, s.ceiling], [rate, phase, lastGood, ceiling], name);
   }
   // recovery: 1 turns it off (additive only after a decrease)
   const off = ctxOf(`
@@ -237,7 +243,7 @@ adaptive: { enabled: true, minRate: 1, maxRate: 100, increase: 1, decrease: 0.5,
   t = 0;
   s = run(s, [fb('deferral', 1020, '421 4.7.0 [TSS04] deferred', 20)], off);
   t = 1000;
-  s = run(markSaturated(s), delivered(4, t + 20, t + 1020), off);
+  s = run(markSaturated(s), delivered(8, t + 20, t + 2020), off); // at ×0.5 of the refused 10: two intervals
   assert.deepEqual([s.rate, s.phase], [6, 'steady']);
 });
 
@@ -335,4 +341,20 @@ adaptive: { enabled: true, minRate: 1, maxRate: 100, increase: 1, decrease: 0.5,
   // a lower-rate rule fires on refusals: the same measure
   const act = applyAction(at({ epoch: { at: 0, delivered: 50 } }), { type: 'lower-rate', factor: 0.25 }, 5, 10_000, 'test', ctx).state;
   assert.deepEqual([act.rate, act.lastGood, act.phase], [2, 5, 'recovery']);
+});
+
+test('probing near the last refused rate: a step per two intervals within ×decrease of it or above, one below', () => {
+  const a = CTX.adaptive; // decrease 0.5
+  const rows: [number, number, boolean][] = [
+    // rate, last refused rate, near it
+    [10, 0, false], // nothing refused yet
+    [4.9, 10, false],
+    [5, 10, true],
+    [9, 10, true],
+    [12, 10, true], // above it: the receiver refused less
+  ];
+  for (const [rate, ceiling, near] of rows) assert.equal(nearCeiling({ rate, ceiling }, a), near, `${rate} vs ${ceiling}`);
+  // a lower-rate action records the refused rate like a deferral's decrease
+  const s = applyAction({ ...newLane(CTX, 0), rate: 12, lastGood: 10 }, { type: 'lower-rate', factor: 0.5 }, 5, 0, 'test', CTX).state;
+  assert.deepEqual([s.rate, s.ceiling], [6, 12]);
 });
