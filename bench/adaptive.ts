@@ -35,7 +35,7 @@
  *   BENCH_MESSAGES=2000 BENCH_MODES=adaptive npm run bench:adaptive   (one way, a smaller campaign)
  */
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir, totalmem } from 'node:os';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
@@ -127,6 +127,8 @@ interface RunResult {
   simBlocks: number;
   /** Deferrals by cause and blocks, per provider. */
   simByProvider: Record<string, { delivered: number; deferred: Record<string, number>; blocks: number }>;
+  /** 1-minute load average seen during the run (the machine is shared): min, mean, max. */
+  load: { min: number; mean: number; max: number };
   seconds: number;
   theoreticalMinSeconds: number;
   ratioToMinimum: number;
@@ -254,14 +256,16 @@ async function runMode(mode: string, kafka: Kafka, brokers: string): Promise<Run
     await producer.send({ topic: topics.requests, messages: batch });
   }
   const throttlePort = services[SERVICES.indexOf('throttle')]!.port;
+  const loads: number[] = [];
   const progress = setInterval(() => {
+    loads.push(loadavg()[0]!);
     const s = sim.totals();
     const per = Object.entries(s.byProvider).map(([n, p]) => `${n} ${p.delivered}/${Object.values(p.deferred).reduce((a, b) => a + b, 0) - p.deferred.greylist - p.deferred.mailboxFull}`).join(' ');
     void fetch(`http://127.0.0.1:${throttlePort}/shaping/lanes`)
       .then((r) => r.json() as Promise<{ lanes: { site: string; provider: string | null; limits: { messagesPerSecond: number }; queued: number }[] }>)
       .then((j) => j.lanes.map((l) => `${l.provider ?? l.site.split('.').at(-2)} ${l.limits.messagesPerSecond}/s q${l.queued}`).join(', '))
       .catch(() => '')
-      .then((lanes) => log(`  ${mode} ${((performance.now() - t0) / 1000).toFixed(0)} s: ${done.size}/${N} done, ${soft} soft bounces; sim delivered/deferred: ${per}; lanes: ${lanes}`));
+      .then((lanes) => log(`  ${mode} ${((performance.now() - t0) / 1000).toFixed(0)} s (load ${loadavg()[0]!.toFixed(1)}): ${done.size}/${N} done, ${soft} soft bounces; sim delivered/deferred: ${per}; lanes: ${lanes}`));
   }, 3000);
   const timeout = setTimeout(() => {
     finishedAt = performance.now();
@@ -303,6 +307,7 @@ async function runMode(mode: string, kafka: Kafka, brokers: string): Promise<Run
     simDeferrals,
     simDeferralsPer1000: +((simDeferred / N) * 1000).toFixed(1),
     simBlocks: totals.blocks,
+    load: loads.length ? { min: +Math.min(...loads).toFixed(1), mean: +(loads.reduce((a, b) => a + b, 0) / loads.length).toFixed(1), max: +Math.max(...loads).toFixed(1) } : { min: 0, mean: 0, max: 0 },
     simByProvider: Object.fromEntries(Object.entries(totals.byProvider).map(([n, p]) => [n, { delivered: p.delivered, deferred: { ...p.deferred }, blocks: p.blocks }])),
     seconds: +seconds.toFixed(1),
     theoreticalMinSeconds: +minimum.toFixed(1),
@@ -326,9 +331,9 @@ async function main() {
   const agg = by('static-aggressive');
   const cons = by('static-conservative');
   const ad = by('adaptive');
-  console.log('\n| mode | soft bounces /1000 (pipeline) | simulator deferrals /1000 | time to deliver all (s) | theoretical min (s) | × min | msg/s |');
-  console.log('|---|---|---|---|---|---|---|');
-  for (const r of results) console.log(`| ${r.mode} | ${r.softBouncesPer1000} | ${r.simDeferralsPer1000} | ${r.seconds}${r.undelivered ? ` (${r.undelivered} undelivered)` : ''} | ${r.theoreticalMinSeconds} | ${r.ratioToMinimum} | ${r.messagesPerSecond} |`);
+  console.log('\n| mode | soft bounces /1000 (pipeline) | simulator deferrals /1000 | simulator blocks | time to deliver all (s) | theoretical min (s) | × min | msg/s | load (min/mean/max) |');
+  console.log('|---|---|---|---|---|---|---|---|---|');
+  for (const r of results) console.log(`| ${r.mode} | ${r.softBouncesPer1000} | ${r.simDeferralsPer1000} | ${r.simBlocks} | ${r.seconds}${r.undelivered ? ` (${r.undelivered} undelivered)` : ''} | ${r.theoreticalMinSeconds} | ${r.ratioToMinimum} | ${r.messagesPerSecond} | ${r.load.min}/${r.load.mean}/${r.load.max} |`);
   const targets =
     ad && agg && cons
       ? {
