@@ -11,15 +11,24 @@ import type { DeliveryKpis } from '@mta/contracts';
 export function demoShapingRules(shippedYaml: string, startRate = 3, compress = 30): string {
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   const doc = parse(shippedYaml) as Record<string, any>;
-  doc.adaptive = { enabled: true, minRate: 1, maxRate: 200, increase: 1, decrease: 0.7, intervalS: Math.max(1, Math.round(60 / compress)), slowStart: 1.5 };
+  // Every duration of the rules divided by `compress` (the ISP simulator's by the same factor:
+  // startIspSim({ timeScale })); rates, steps and counts unchanged. The token bucket (burst: one
+  // second of the rate) is not a duration of the rules but a tolerance at the pipeline's real speed.
+  const s = (seconds: number) => Math.max(1, Math.round(seconds / compress));
+  doc.adaptive = { enabled: true, minRate: 1, maxRate: 200, increase: 1, decrease: 0.7, intervalS: s(60), slowStart: 1.5 };
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   const shorten = (rules: any[] | undefined) => {
     for (const r of rules ?? []) {
-      r.durationS = Math.max(1, Math.round(r.durationS / compress));
-      if (r.trigger && typeof r.trigger === 'object') r.trigger.windowS = Math.max(1, Math.round(r.trigger.windowS / compress));
+      r.durationS = s(r.durationS);
+      if (r.trigger && typeof r.trigger === 'object') r.trigger.windowS = s(r.trigger.windowS);
     }
   };
   shorten(doc.automation);
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  for (const r of Object.values((doc.ratios ?? {}) as Record<string, any>)) {
+    r.windowS = s(r.windowS);
+    r.suspendS = s(r.suspendS);
+  }
   doc.defaults.messagesPerSecond = startRate;
   delete doc.defaults.tls; // the simulator offers no STARTTLS: providers' TLS policies are left out
   // eslint-disable-next-line @typescript-eslint/no-explicit-any

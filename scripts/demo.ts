@@ -53,7 +53,8 @@ await admin.connect();
 stoppers.push(() => admin.disconnect());
 const topics: Topics = await freshTopics(admin, 6);
 
-const sim = await startIspSim();
+// Durations of the simulated providers compressed 30×, like the shaping rules below (demoShapingRules).
+const sim = await startIspSim({ timeScale: 30 });
 stoppers.push(() => sim.close());
 say(`ISP simulator: DNS ${sim.dnsServer}, SMTP port ${sim.smtpPort}`);
 for (const p of sim.providers) {

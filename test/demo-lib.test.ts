@@ -1,7 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { DeliveryKpis } from '@mta/contracts';
-import { campaign, kpiTable, progressLine } from '../scripts/demo-lib.ts';
+import { readFileSync } from 'node:fs';
+import { parse } from 'yaml';
+import { campaign, demoShapingRules, kpiTable, progressLine } from '../scripts/demo-lib.ts';
 
 test('the demo campaign mixes providers and the special recipients the simulator knows', () => {
   const c = campaign(2000, 'd1', ['gmail.com', 'yahoo.com', 'outlook.com']);
@@ -54,4 +56,27 @@ test('the KPI table lists the counts, rates, reasons and domains', () => {
   assert.match(t, /Bounces \+ errors %\s+20\.00 %/);
   assert.ok(t.indexOf('Unreachable') < t.indexOf('User unknown'), 'reasons by count, most first');
   assert.match(t, /gmail\.com\s+6\s+5\s+1\s+2/);
+});
+
+test('demo shaping rules: every duration of the shipped rules divided by the compression, rates and counts kept', () => {
+  const shipped = readFileSync(new URL('../services/throttle/shaping.default.yaml', import.meta.url), 'utf8');
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  const src = parse(shipped) as any;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  const out = parse(demoShapingRules(shipped, 3, 30)) as any;
+  assert.equal(out.adaptive.intervalS, 2); // 60 s
+  const rows: [unknown, unknown][] = [
+    [out.automation[1].durationS, Math.round(src.automation[1].durationS / 30)],
+    [out.automation[1].trigger.windowS, Math.round(src.automation[1].trigger.windowS / 30)],
+    [out.automation[1].trigger.count, src.automation[1].trigger.count],
+    [out.providers.google.automation[1].durationS, Math.round(src.providers.google.automation[1].durationS / 30)],
+    [out.ratios.invalidRecipient.windowS, src.ratios.invalidRecipient.windowS / 30],
+    [out.ratios.invalidRecipient.suspendS, src.ratios.invalidRecipient.suspendS / 30],
+    [out.ratios.complaint.windowS, src.ratios.complaint.windowS / 30],
+    [out.ratios.complaint.minSamples, src.ratios.complaint.minSamples],
+    [out.providers.google.messagesPerSecond, 3],
+    [out.providers.google.maxConnections, src.providers.google.maxConnections],
+  ];
+  for (const [i, [got, want]] of rows.entries()) assert.equal(got, want, `row ${i}`);
+  assert.equal(out.providers.google.tls, undefined, 'no STARTTLS in the simulator');
 });

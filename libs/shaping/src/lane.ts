@@ -26,6 +26,13 @@ export interface LaneState {
    * deferral at or below it when the lane was not backing off lowers it (the receiver changed).
    */
   lastGood: number;
+  /**
+   * The rate the receiver last refused (the rate of the first decrease of a run; 0 = none yet).
+   * Additive probing within `decrease` × of it, or above it, waits PROBE_INTERVALS intervals per
+   * step: a receiver's burst allowance hides an overshoot until it is spent, so near a known
+   * refusal the lane climbs slowly (the plateau of TCP CUBIC around its last W_max).
+   */
+  ceiling: number;
   /** The last change was a decrease (a run of decreases keeps `lastGood`). */
   backingOff: boolean;
   /** Last change of the limits (ms) and why. */
@@ -45,6 +52,12 @@ export interface LaneState {
   since: { delivered: number; deferrals: number; blocks: number; lastReply?: string };
   /** Start of the evaluation window (ms). */
   windowAt: number;
+  /**
+   * Deliveries since the last decrease, while the lane stayed saturated (an interval without
+   * demand above the rate starts it over): what the receiver accepted over a span longer than one
+   * interval, the measure of its sustained limit when it refuses next (`acceptedRate`).
+   */
+  epoch: { at: number; delivered: number };
   /** Demand exceeded the rate in the window (messages had to wait). */
   saturated: boolean;
   /** Automation trigger hits per rule id (times, ms). */
@@ -70,6 +83,13 @@ export interface Feedback {
   /** When the attempt started and finished (ms). */
   startedAt: number;
   at: number;
+  /**
+   * When the throttle released the message (ms; refusals carry it): a refusal counts for the
+   * lane's current rate only if the message was released at that rate, i.e. after the last change.
+   * Messages released before it and still in the pipeline (the sender's queue, Kafka) say nothing
+   * about the new rate. Without it, the attempt's start is used.
+   */
+  releasedAt?: number | undefined;
   /** The remote reply text, for automation patterns. */
   reply?: string | undefined;
 }
@@ -83,6 +103,7 @@ export function newLane(ctx: LaneContext, now: number): LaneState {
     connCapUntil: 0,
     phase: ctx.adaptive.slowStart > 1 ? 'slow-start' : 'steady',
     lastGood: 0,
+    ceiling: 0,
     backingOff: false,
     changedAt: now,
     reason: 'initial limits from the rules',
@@ -91,6 +112,7 @@ export function newLane(ctx: LaneContext, now: number): LaneState {
     holdUntil: 0,
     since: { delivered: 0, deferrals: 0, blocks: 0 },
     windowAt: now,
+    epoch: { at: now, delivered: 0 },
     saturated: false,
     hits: {},
     active: {},
@@ -108,15 +130,47 @@ function changed(s: LaneState, now: number, reason: string, patch: Partial<LaneS
   return { ...s, ...patch, changedAt: now, reason, since: { delivered: 0, deferrals: 0, blocks: 0 }, windowAt: now, saturated: false };
 }
 
+/** Intervals an epoch must span before its accepted rate is taken as the receiver's limit. */
+export const EPOCH_INTERVALS = 2;
+
+/**
+ * The rate the receiver accepted since the last decrease, while messages were waiting all along
+ * (demand above the rate): deliveries over the span, once the span is at least EPOCH_INTERVALS
+ * intervals long (undefined before, or when the current window had no waiting messages). A
+ * receiver's burst allowance (a token bucket's depth, a per-minute quota) can carry a rate above
+ * its sustained limit through one interval, never through a long span: over a span S that ends
+ * with its refusals, a bucket of depth D seconds accepted at most limit × (1 + D / S).
+ */
+export function acceptedRate(s: LaneState, now: number, a: Adaptive): number | undefined {
+  const spanS = (now - s.epoch.at) / 1000;
+  if (!s.saturated || spanS < EPOCH_INTERVALS * a.intervalS || spanS <= 0) return undefined;
+  return round(s.epoch.delivered / spanS);
+}
+
 /**
  * The state patch of a decrease to `rate`: recovery toward the last healthy rate follows. The
  * first decrease of a run at or below `lastGood` lowers it (what was healthy is not any more);
  * later ones of the same run keep it (RFC 5681 holds ssthresh on repeated timeouts of one
- * segment: a block or an outage says nothing new about the rate).
+ * segment: a block or an outage says nothing new about the rate). When the receiver refused
+ * after accepting `accepted` msg/s over a long span (`acceptedRate`), a known-good rate above
+ * that was its burst allowance, not its limit: `lastGood` is lowered to it, so recovery does not
+ * climb back above what the receiver sustains (and probing past it is additive again).
+ * A decrease starts a new epoch.
  */
-export function decreased(s: LaneState, rate: number, a: Adaptive): Pick<LaneState, 'rate' | 'phase' | 'lastGood' | 'backingOff'> {
-  const lastGood = !s.backingOff && s.lastGood > 0 && s.rate <= s.lastGood ? rate : s.lastGood;
-  return { rate, lastGood, backingOff: true, phase: a.recovery > 1 && lastGood > rate ? 'recovery' : 'steady' };
+export function decreased(s: LaneState, rate: number, a: Adaptive, now: number, accepted?: number): Pick<LaneState, 'rate' | 'phase' | 'lastGood' | 'ceiling' | 'backingOff' | 'epoch'> {
+  let lastGood = !s.backingOff && s.lastGood > 0 && s.rate <= s.lastGood ? rate : s.lastGood;
+  if (accepted !== undefined && (lastGood === 0 || accepted < lastGood)) lastGood = accepted;
+  // The first decrease of a run records the refused rate (later ones, a block's, refuse any rate).
+  const ceiling = s.backingOff && s.ceiling > 0 ? s.ceiling : s.rate;
+  return { rate, lastGood, ceiling, backingOff: true, phase: a.recovery > 1 && lastGood > rate ? 'recovery' : 'steady', epoch: { at: now, delivered: 0 } };
+}
+
+/** Intervals per additive step near (within `decrease` × of) or above the last refused rate. */
+export const PROBE_INTERVALS = 2;
+
+/** Whether an additive step from the current rate is a probe near the last refused rate (`ceiling`). */
+export function nearCeiling(s: Pick<LaneState, 'rate' | 'ceiling'>, a: Adaptive): boolean {
+  return s.ceiling > 0 && s.rate >= s.ceiling * a.decrease;
 }
 
 /** Applies one automation action (closed set, handled exhaustively). */
@@ -128,7 +182,8 @@ export function applyAction(s: LaneState, action: Action, durationS: number, now
       return { state: changed(s, now, reason, { suspendedUntil: Math.max(s.suspendedUntil, until) }), effects: [{ type: 'changed', reason }] };
     case 'lower-rate': {
       const rate = round(Math.max(ctx.adaptive.minRate, s.rate * action.factor));
-      return { state: changed(s, now, `${reason} (${s.rate} → ${rate} msg/s)`, { ...decreased(s, rate, ctx.adaptive), holdUntil: Math.max(s.holdUntil, until) }), effects: [{ type: 'changed', reason }] };
+      // A lower-rate rule fires on the receiver's refusals: the epoch's accepted rate is evidence like a deferral's.
+      return { state: changed(s, now, `${reason} (${s.rate} → ${rate} msg/s)`, { ...decreased(s, rate, ctx.adaptive, now, acceptedRate(s, now, ctx.adaptive)), holdUntil: Math.max(s.holdUntil, until) }), effects: [{ type: 'changed', reason }] };
     }
     case 'lower-connections':
       return { state: changed(s, now, reason, { connCap: action.to, connCapUntil: until }), effects: [{ type: 'changed', reason }] };
@@ -194,7 +249,7 @@ function ratios(s: LaneState, fb: Feedback, ctx: LaneContext): { state: LaneStat
       const rate = round(clampRate(state.rate * ctx.adaptive.decrease, ctx.adaptive));
       const reason = `${name} ratio ${(ratio * 100).toFixed(2)} % ≥ ${rule.throttle * 100} % over ${of} attempts → rate ${state.rate} → ${rate} msg/s`;
       w = { ...w, throttled: true };
-      state = changed(state, fb.at, reason, { ...decreased(state, rate, ctx.adaptive), ratio: w });
+      state = changed(state, fb.at, reason, { ...decreased(state, rate, ctx.adaptive, fb.at), ratio: w });
       return { state, effects: [{ type: 'changed', reason }] };
     }
   }
@@ -213,15 +268,20 @@ function adapt(s: LaneState, now: number, ctx: LaneContext): { state: LaneState;
   if (!a.enabled || (now - s.changedAt < a.intervalS * 1000 && !exitSlowStart)) return { state: s, effects: [] };
   if (bad > 0) {
     const why = `${bad} deferral(s)/block(s) in ${((now - s.changedAt) / 1000).toFixed(0)} s${short(s.since.lastReply)}`;
+    const accepted = acceptedRate(s, now, a);
     if (exitSlowStart) {
-      // Leaving slow start falls back to the last rate that was healthy, which becomes the known-good rate.
-      const rate = round(clampRate(s.rate / a.slowStart, a));
-      const reason = `${why} → rate ${s.rate} → ${rate} msg/s (end of slow start)`;
-      return { state: changed(s, now, reason, { rate, phase: 'steady', lastGood: rate, backingOff: true }), effects: [{ type: 'changed', reason }] };
+      // Leaving slow start falls back to the last rate that was healthy, or to the rate the receiver
+      // accepted over the slow start if less (its burst allowance carried the last steps: growth
+      // ×slowStart per interval outruns a bucket's drain); that rate becomes the known-good rate.
+      const back = round(clampRate(s.rate / a.slowStart, a));
+      const rate = accepted !== undefined && accepted < back ? round(clampRate(accepted, a)) : back;
+      const reason = `${why} → rate ${s.rate} → ${rate} msg/s (end of slow start${rate < back ? `; accepted ${accepted} msg/s over ${((now - s.epoch.at) / 1000).toFixed(0)} s` : ''})`;
+      return { state: changed(s, now, reason, { rate, phase: 'steady', lastGood: rate, ceiling: s.rate, backingOff: true, epoch: { at: now, delivered: 0 } }), effects: [{ type: 'changed', reason }] };
     }
     const rate = round(clampRate(s.rate * a.decrease, a));
-    const patch = decreased(s, rate, a);
-    const reason = `${why} → rate ${s.rate} → ${rate} msg/s${patch.lastGood > 0 ? ` (last healthy ${patch.lastGood} msg/s)` : ''}`;
+    const patch = decreased(s, rate, a, now, accepted);
+    const capped = accepted !== undefined && patch.lastGood === accepted ? `; accepted ${accepted} msg/s over ${((now - s.epoch.at) / 1000).toFixed(0)} s` : '';
+    const reason = `${why} → rate ${s.rate} → ${rate} msg/s${patch.lastGood > 0 ? ` (last healthy ${patch.lastGood} msg/s${capped})` : ''}`;
     return { state: changed(s, now, reason, patch), effects: [{ type: 'changed', reason }] };
   }
   // Evidence: deliveries at (80 % of) the current rate over the whole window, while demand was above
@@ -229,7 +289,8 @@ function adapt(s: LaneState, now: number, ctx: LaneContext): { state: LaneState;
   // its nominal rate (a receiver's burst allowance made one interval look healthy, or demand only
   // touched the rate now and then) must not keep raising a rate it does not use (RFC 7661).
   const windowS = (now - s.windowAt) / 1000;
-  if (windowS < a.intervalS) return { state: s, effects: [] };
+  const probing = s.phase === 'steady' && nearCeiling(s, a);
+  if (windowS < a.intervalS * (probing ? PROBE_INTERVALS : 1)) return { state: s, effects: [] };
   const evidence = s.since.delivered >= Math.max(1, Math.floor(EVIDENCE * s.rate * windowS));
   if (evidence && s.saturated && now >= s.holdUntil && s.rate < a.maxRate) {
     // The current rate proved healthy: the known-good rate is at least this one.
@@ -242,8 +303,9 @@ function adapt(s: LaneState, now: number, ctx: LaneContext): { state: LaneState;
     const phase = s.phase === 'slow-start' ? 'slow-start' : recovering && rate < s.lastGood ? 'recovery' : 'steady';
     return { state: changed(s, now, reason, { rate, phase, lastGood, backingOff: false }), effects: [{ type: 'changed', reason }] };
   }
-  // No change this interval: the evidence starts over (the limits and the reason stay).
-  return { state: { ...s, since: { delivered: 0, deferrals: 0, blocks: 0 }, windowAt: now, saturated: false }, effects: [] };
+  // No change this interval: the evidence starts over (the limits and the reason stay); an interval
+  // without waiting messages starts the epoch over too (its deliveries measured demand, not the receiver).
+  return { state: { ...s, since: { delivered: 0, deferrals: 0, blocks: 0 }, windowAt: now, saturated: false, ...(s.saturated ? {} : { epoch: { at: now, delivered: 0 } }) }, effects: [] };
 }
 
 /** One attempt's (or complaint's) feedback on a lane. Internal signals never change anything. */
@@ -251,8 +313,9 @@ export function observe(s: LaneState, fb: Feedback, ctx: LaneContext): { state: 
   if (fb.kind === 'internal') return { state: s, effects: [] };
   const effects: Effect[] = [];
   let state = s;
-  // Deliveries count when they finish in the window; deferrals only for attempts started after the last change.
-  if (fb.kind === 'delivered' || ((fb.kind === 'deferral' || fb.kind === 'block') && fb.startedAt >= state.changedAt)) {
+  // Deliveries count when they finish in the window; deferrals only for messages released (attempts started) after the last change.
+  if (fb.kind === 'delivered') state = { ...state, epoch: { ...state.epoch, delivered: state.epoch.delivered + 1 } };
+  if (fb.kind === 'delivered' || ((fb.kind === 'deferral' || fb.kind === 'block') && Math.min(fb.startedAt, fb.releasedAt ?? fb.startedAt) >= state.changedAt)) {
     const since = { ...state.since };
     if (fb.kind === 'delivered') since.delivered++;
     if (fb.kind === 'deferral') since.deferrals++;

@@ -6,6 +6,7 @@ import {
   chooseSourceIp,
   effectiveLimits,
   markSaturated,
+  nearCeiling,
   newLane,
   observe,
   parseShapingRules,
@@ -111,6 +112,9 @@ test('AIMD: additive increase while healthy and saturated, multiplicative decrea
     ['healthy and saturated before the interval: no change', (s) => run(sat(s), delivered(80, 100, 5_000)), 10],
     ['a deferral then the interval: ×0.5', (s) => run(s, [fb('deferral', 2_000, '451 4.3.2 try later'), fb('delivered', 11_000)]), 5],
     ['a deferral before the interval: no change yet', (s) => run(s, [fb('deferral', 2_000, '451 4.3.2 try later')]), 10],
+    // changed at 5 s: an attempt started after it of a message released before it (still in the pipeline) is about the old rate
+    ['a deferral of a message released before the last change: no decrease', (s) => run({ ...s, changedAt: 5_000, windowAt: 5_000 }, [{ ...fb('deferral', 15_500, '451 4.3.2 try later', 15_000), releasedAt: 4_900 }]), 10],
+    ['a deferral of a message released after the last change: ×0.5', (s) => run({ ...s, changedAt: 5_000, windowAt: 5_000 }, [{ ...fb('deferral', 15_500, '451 4.3.2 try later', 15_000), releasedAt: 5_100 }]), 5],
     ['a block counts like a deferral', (s) => run(s, [fb('block', 11_000, '554 5.7.1 blocked')]), 5],
     ['greylisting is not a rate signal', (s) => run(sat(s), [fb('recipient-soft', 2_000, '451 4.7.1 Greylisted'), ...delivered(80, 100, 10_000)]), 12],
     ['internal errors are not a signal', (s) => run(s, [fb('internal', 11_000, 'ETIMEDOUT')]), 10],
@@ -131,10 +135,13 @@ adaptive: { enabled: true, maxRate: 100, increase: 1, decrease: 0.5, intervalS: 
   }
   s = observe(s, fb('deferral', 4_100, '421 4.7.0 try later', 4_050), slow).state; // end of slow start at once: back to the last healthy rate
   rates.push(s.rate);
-  s = run(markSaturated(s), delivered(25, 4_200, 5_100), slow); // steady: +1 after 0.8 × 32 × 1 s = 25 deliveries
+  // steady, within ×0.5 of the refused 64 msg/s: a probe step needs two intervals
+  s = run(markSaturated(s), delivered(26, 4_200, 5_100), slow);
   rates.push(s.rate);
-  assert.deepEqual(rates, [8, 16, 32, 64, 32, 33]);
-  assert.equal(s.phase, 'steady');
+  s = run(markSaturated(s), delivered(54, 5_200, 6_200), slow); // +1 after 0.8 × 32 × 2.1 s = 53 deliveries
+  rates.push(s.rate);
+  assert.deepEqual(rates, [8, 16, 32, 64, 32, 32, 33]);
+  assert.deepEqual([s.phase, s.ceiling], ['steady', 64]);
 });
 
 test('ratio rules (Momentum style): invalid recipients 3 % → throttle down, 10 % → suspend', () => {
@@ -187,9 +194,11 @@ adaptive: { enabled: true, minRate: 1, maxRate: 100, increase: 1, decrease: 0.5,
 `);
   let s = newLane(ctx, 0);
   let t = 0;
+  // one evaluation window: an interval, two when the step probes near the last refused rate
   const healthy = () => {
-    s = run(markSaturated(s), delivered(Math.max(1, Math.floor(0.8 * s.rate)), t + 20, t + 1020), ctx);
-    t += 1000;
+    const n = s.phase === 'steady' && nearCeiling(s, ctx.adaptive) ? 2 : 1;
+    s = run(markSaturated(s), delivered(Math.max(1, Math.floor(0.8 * s.rate * n)), t + 20, t + n * 1000 + 20), ctx);
+    t += n * 1000;
     return s;
   };
   const deferred = () => {
@@ -197,33 +206,33 @@ adaptive: { enabled: true, minRate: 1, maxRate: 100, increase: 1, decrease: 0.5,
     t += 1000;
     return s;
   };
-  const steps: [string, () => LaneState, number, LaneState['phase'], number][] = [
-    // step, rate after, phase after, last healthy rate after
-    ['slow start', healthy, 8, 'slow-start', 4],
-    ['slow start', healthy, 16, 'slow-start', 8],
-    ['first deferral: end of slow start, back to the last healthy rate', deferred, 8, 'steady', 8],
-    ['additive', healthy, 9, 'steady', 8],
-    ['healthy at 9', healthy, 10, 'steady', 9],
-    ['a probe above the last healthy rate fails: ×0.5, last healthy kept', deferred, 5, 'recovery', 9],
-    // a block: deferrals whatever the rate; the run of decreases keeps the last healthy rate
-    ['block', deferred, 2.5, 'recovery', 9],
-    ['block', deferred, 1.25, 'recovery', 9],
-    ['block', deferred, 1, 'recovery', 9],
-    ['block lifted: × 2', healthy, 2, 'recovery', 9],
-    ['× 2', healthy, 4, 'recovery', 9],
-    ['× 2', healthy, 8, 'recovery', 9],
-    ['capped at the last healthy rate', healthy, 9, 'steady', 9],
-    ['then additive', healthy, 10, 'steady', 9],
-    ['healthy at 10: it becomes the last healthy rate', healthy, 11, 'steady', 10],
-    ['probe fails', deferred, 5.5, 'recovery', 10],
-    ['recovering', healthy, 10, 'steady', 10],
+  const steps: [string, () => LaneState, number, LaneState['phase'], number, number][] = [
+    // step, rate after, phase after, last healthy rate after, last refused rate after
+    ['slow start', healthy, 8, 'slow-start', 4, 0],
+    ['slow start', healthy, 16, 'slow-start', 8, 0],
+    ['first deferral: end of slow start, back to the last healthy rate', deferred, 8, 'steady', 8, 16],
+    ['additive (two intervals: within ×0.5 of the refused 16)', healthy, 9, 'steady', 8, 16],
+    ['healthy at 9', healthy, 10, 'steady', 9, 16],
+    ['a probe above the last healthy rate fails: ×0.5, last healthy kept', deferred, 5, 'recovery', 9, 10],
+    // a block: deferrals whatever the rate; the run of decreases keeps the last healthy and the refused rate
+    ['block', deferred, 2.5, 'recovery', 9, 10],
+    ['block', deferred, 1.25, 'recovery', 9, 10],
+    ['block', deferred, 1, 'recovery', 9, 10],
+    ['block lifted: × 2', healthy, 2, 'recovery', 9, 10],
+    ['× 2', healthy, 4, 'recovery', 9, 10],
+    ['× 2', healthy, 8, 'recovery', 9, 10],
+    ['capped at the last healthy rate', healthy, 9, 'steady', 9, 10],
+    ['then additive', healthy, 10, 'steady', 9, 10],
+    ['healthy at 10: it becomes the last healthy rate', healthy, 11, 'steady', 10, 10],
+    ['probe fails', deferred, 5.5, 'recovery', 10, 11],
+    ['recovering', healthy, 10, 'steady', 10, 11],
     // the receiver lowered its limit: a deferral at the known-good rate (not while backing off) lowers it
-    ['deferral at the last healthy rate: it is not healthy any more', deferred, 5, 'steady', 5],
-    ['additive from there', healthy, 6, 'steady', 5],
+    ['deferral at the last healthy rate: it is not healthy any more', deferred, 5, 'steady', 5, 10],
+    ['additive from there', healthy, 6, 'steady', 5, 10],
   ];
-  for (const [name, step, rate, phase, lastGood] of steps) {
+  for (const [name, step, rate, phase, lastGood, ceiling] of steps) {
     step();
-    assert.deepEqual([s.rate, s.phase, s.lastGood], [rate, phase, lastGood], name);
+    assert.deepEqual([s.rate, s.phase, s.lastGood, s.ceiling], [rate, phase, lastGood, ceiling], name);
   }
   // recovery: 1 turns it off (additive only after a decrease)
   const off = ctxOf(`
@@ -234,7 +243,7 @@ adaptive: { enabled: true, minRate: 1, maxRate: 100, increase: 1, decrease: 0.5,
   t = 0;
   s = run(s, [fb('deferral', 1020, '421 4.7.0 [TSS04] deferred', 20)], off);
   t = 1000;
-  s = run(markSaturated(s), delivered(4, t + 20, t + 1020), off);
+  s = run(markSaturated(s), delivered(8, t + 20, t + 2020), off); // at ×0.5 of the refused 10: two intervals
   assert.deepEqual([s.rate, s.phase], [6, 'steady']);
 });
 
@@ -286,4 +295,66 @@ test('ratio rules (Momentum style): complaints 0.2 % of deliveries → throttle 
   // a complaint is never an AIMD signal or an automation input
   const quiet = observe(newLane(ctx, 0), { kind: 'complaint', at: 1000, startedAt: 1000, reply: '421 4.7.28' }, ctx).state;
   assert.deepEqual([quiet.rate, quiet.since, quiet.ratio.complaints], [10, { delivered: 0, deferrals: 0, blocks: 0 }, 1]);
+});
+
+test('accepted rate: a known-good rate above what the receiver accepted over the epoch was its burst allowance, not its limit', () => {
+  const ctx = ctxOf(`
+defaults: { messagesPerSecond: 4 }
+adaptive: { enabled: true, minRate: 1, maxRate: 100, increase: 1, decrease: 0.5, intervalS: 2, slowStart: 1, recovery: 2 }
+`);
+  // A lane probing at 8 msg/s (healthy at 7 once), refused at t = 10 s; the epoch (deliveries since
+  // the last decrease, messages waiting all along) started at `epochAt` with `n` deliveries.
+  const at = (over: Partial<LaneState>) => ({ ...newLane(ctx, 0), rate: 8, lastGood: 7, changedAt: 8_000, windowAt: 8_000, saturated: true, ...over });
+  const refused = (s: LaneState) => observe(s, fb('deferral', 10_000, '421 4.7.0 too many messages', 8_500), ctx).state;
+  const rows: [string, LaneState, number, number, LaneState['phase']][] = [
+    // name, state before, rate after, last healthy after, phase after
+    ['10 s at 5 msg/s accepted: last healthy 7 → 5 (recovery capped there)', at({ epoch: { at: 0, delivered: 50 } }), 4, 5, 'recovery'],
+    ['accepted 3.5 msg/s, below the new rate: additive from 4', at({ epoch: { at: 0, delivered: 35 } }), 4, 3.5, 'steady'],
+    ['accepted above the last healthy rate: kept', at({ epoch: { at: 0, delivered: 80 } }), 4, 7, 'recovery'],
+    ['epoch shorter than two intervals: no measure, kept', at({ epoch: { at: 7_000, delivered: 10 } }), 4, 7, 'recovery'],
+    ['no messages waiting in this window: no measure, kept', at({ epoch: { at: 0, delivered: 50 }, saturated: false }), 4, 7, 'recovery'],
+    ['no healthy rate known yet: the accepted one', at({ lastGood: 0, epoch: { at: 0, delivered: 60 } }), 4, 6, 'recovery'],
+    // a run of decreases (a block) keeps its epoch short: each decrease starts a new one
+    ['backing off, epoch of one interval: kept', at({ backingOff: true, epoch: { at: 8_000, delivered: 2 } }), 4, 7, 'recovery'],
+  ];
+  for (const [name, before, rate, lastGood, phase] of rows) {
+    const s = refused(before);
+    assert.deepEqual([s.rate, s.lastGood, s.phase], [rate, lastGood, phase], name);
+    assert.deepEqual(s.epoch, { at: 10_000, delivered: 0 }, `${name}: a decrease starts a new epoch`);
+  }
+  // deliveries count into the epoch whatever the window; an interval without waiting messages starts it over
+  let s = { ...newLane(ctx, 0) };
+  s = run(s, delivered(3, 100, 1_000), ctx);
+  assert.deepEqual(s.epoch, { at: 0, delivered: 3 });
+  s = run(s, delivered(1, 1_100, 2_100), ctx); // the interval ended, the lane never saturated
+  assert.deepEqual(s.epoch, { at: 2_100, delivered: 0 });
+  // slow start ends on a refusal: back to the last rate before it, or to the accepted rate if less
+  const slow = ctxOf(`
+defaults: { messagesPerSecond: 4 }
+adaptive: { enabled: true, minRate: 1, maxRate: 100, increase: 1, decrease: 0.5, intervalS: 2, slowStart: 2 }
+`);
+  const ss = { ...newLane(slow, 0), rate: 16, changedAt: 8_000, windowAt: 8_000, saturated: true, epoch: { at: 0, delivered: 60 } };
+  const out = observe(ss, fb('deferral', 8_500, '421 4.7.0 too many messages', 8_100), slow).state;
+  assert.deepEqual([out.rate, out.lastGood, out.phase], [7.06, 7.06, 'steady']); // 60 in 8.5 s
+  const more = observe({ ...ss, epoch: { at: 0, delivered: 85 } }, fb('deferral', 8_500, '421 4.7.0 too many messages', 8_100), slow).state;
+  assert.deepEqual([more.rate, more.lastGood, more.phase], [8, 8, 'steady']); // accepted 10 msg/s: the last healthy rate
+  // a lower-rate rule fires on refusals: the same measure
+  const act = applyAction(at({ epoch: { at: 0, delivered: 50 } }), { type: 'lower-rate', factor: 0.25 }, 5, 10_000, 'test', ctx).state;
+  assert.deepEqual([act.rate, act.lastGood, act.phase], [2, 5, 'recovery']);
+});
+
+test('probing near the last refused rate: a step per two intervals within ×decrease of it or above, one below', () => {
+  const a = CTX.adaptive; // decrease 0.5
+  const rows: [number, number, boolean][] = [
+    // rate, last refused rate, near it
+    [10, 0, false], // nothing refused yet
+    [4.9, 10, false],
+    [5, 10, true],
+    [9, 10, true],
+    [12, 10, true], // above it: the receiver refused less
+  ];
+  for (const [rate, ceiling, near] of rows) assert.equal(nearCeiling({ rate, ceiling }, a), near, `${rate} vs ${ceiling}`);
+  // a lower-rate action records the refused rate like a deferral's decrease
+  const s = applyAction({ ...newLane(CTX, 0), rate: 12, lastGood: 10 }, { type: 'lower-rate', factor: 0.5 }, 5, 0, 'test', CTX).state;
+  assert.deepEqual([s.rate, s.ceiling], [6, 12]);
 });

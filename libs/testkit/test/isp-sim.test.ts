@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { promises as dns } from 'node:dns';
 import nodemailer, { type Transporter } from 'nodemailer';
-import { defaultProfiles, startIspSim, startProvider, type ProviderProfile } from '../src/index.ts';
+import { bucketDepth, defaultProfiles, startIspSim, startProvider, timeScaled, type ProviderProfile } from '../src/index.ts';
 
 const outcome = async (t: Transporter, to: string): Promise<string> => {
   try {
@@ -41,7 +41,7 @@ test('isp-sim: DNS answers MX and A of every provider', async () => {
 
 test('isp-sim: rate per sending IP answered with the provider text, then a temporary block after repeated abuse', async () => {
   let now = 1_000_000;
-  const p = await startProvider(profile({ messagesPerSecond: 1, burst: 3 }, { abuseDeferrals: 3, abuseWindowS: 60, blockS: 30 }), 25250, () => now);
+  const p = await startProvider(profile({ messagesPerSecond: 1, burstS: 3 }, { abuseDeferrals: 3, abuseWindowS: 60, blockS: 30 }), 25250, () => now);
   const t = nodemailer.createTransport({ host: '127.0.0.21', port: p.port, ignoreTLS: true, secure: false });
   try {
     const got: string[] = [];
@@ -63,7 +63,7 @@ test('isp-sim: rate per sending IP answered with the provider text, then a tempo
 });
 
 test('isp-sim: connections and messages per connection per sending IP', async () => {
-  const p = await startProvider(profile({ maxConnections: 1, messagesPerConnection: 2, messagesPerSecond: 1000, burst: 1000 }), 25251);
+  const p = await startProvider(profile({ maxConnections: 1, messagesPerConnection: 2, messagesPerSecond: 1000, burstS: 1 }), 25251);
   try {
     const pooled = nodemailer.createTransport({ pool: true, maxConnections: 1, maxMessages: 10, host: '127.0.0.21', port: p.port, ignoreTLS: true, secure: false });
     const got = [];
@@ -89,7 +89,7 @@ test('isp-sim: connections and messages per connection per sending IP', async ()
 
 test('isp-sim: unknown users, full mailboxes (first try), greylisting (until greylistS passed)', async () => {
   let now = 5_000_000;
-  const p = await startProvider(profile({ messagesPerSecond: 1000, burst: 1000 }, { greylistS: 60 }), 25252, () => now);
+  const p = await startProvider(profile({ messagesPerSecond: 1000, burstS: 1 }, { greylistS: 60 }), 25252, () => now);
   const t = nodemailer.createTransport({ host: '127.0.0.21', port: p.port, ignoreTLS: true, secure: false });
   try {
     assert.match(await outcome(t, 'unknown-1@gmail.com'), /^550.*5\.1\.1 The email account that you tried to reach does not exist/);
@@ -108,15 +108,47 @@ test('isp-sim: unknown users, full mailboxes (first try), greylisting (until gre
 });
 
 test('isp-sim: theoretical minimum is the slowest provider at its limits', async () => {
+  const counts = new Map([
+    ['google', { normal: 630, grey: 0, full: 0, unknown: 10 }], // (630 - 30 burst) / 30 = 20 s
+    ['apple', { normal: 110, grey: 0, full: 0, unknown: 0 }], // (110 - 10) / 10 = 10 s
+  ]);
   const sim = await startIspSim();
   try {
-    const counts = new Map([
-      ['google', { normal: 630, grey: 0, full: 0, unknown: 10 }], // (630 - 30 burst) / 30 = 20 s
-      ['apple', { normal: 110, grey: 0, full: 0, unknown: 0 }], // (110 - 10) / 10 = 10 s
-    ]);
     assert.equal(sim.theoreticalMinSeconds(counts), 20);
     assert.equal(sim.theoreticalMinSeconds(counts, 2), 9.5); // two sending IPs: (630 - 60) / 60
   } finally {
     await sim.close();
   }
+  // Time compressed 30×: greylisting 60 s → 2 s; the buckets keep their depth.
+  const fast = await startIspSim({ timeScale: 30 });
+  try {
+    assert.equal(fast.theoreticalMinSeconds(counts), 20);
+    // Greylisting bounds a small campaign; full mailboxes and greylisted recipients take two tokens.
+    assert.equal(fast.theoreticalMinSeconds(new Map([['google', { normal: 10, grey: 1, full: 0, unknown: 0 }]])), 2);
+    assert.equal(fast.theoreticalMinSeconds(new Map([['google', { normal: 89, grey: 0, full: 1, unknown: 5 }]])), (91 - 30) / 30);
+    // Apple: 5 messages per connection, 4 connections/s (bucket of 2 s: 8): 400 recipients need
+    // 80 connections, (80 - 8) / 4 = 18 s, above the message bound (400 - 100) / 100.
+    const apple = { ...defaultProfiles()[3]!, limits: { ...defaultProfiles()[3]!.limits, messagesPerSecond: 100 } };
+    const conn = await startIspSim({ profiles: [apple], timeScale: 30 });
+    try {
+      assert.equal(conn.theoreticalMinSeconds(new Map([['apple', { normal: 400, grey: 0, full: 0, unknown: 0 }]])), (80 - 8) / 4);
+    } finally {
+      await conn.close();
+    }
+  } finally {
+    await fast.close();
+  }
+});
+
+test('isp-sim: time compression divides the providers\' memories (abuse window, block, greylisting), never a rate, a count or a bucket', () => {
+  const p = defaultProfiles()[4]!;
+  const k = timeScaled(p, 30);
+  assert.deepEqual([k.abuseWindowS, k.blockS, k.greylistS], [p.abuseWindowS / 30, p.blockS / 30, p.greylistS / 30]);
+  assert.deepEqual([k.abuseWindowS, k.blockS, k.greylistS], [10, 15, 2]);
+  assert.deepEqual(k.limits, p.limits);
+  assert.equal(k.abuseDeferrals, p.abuseDeferrals);
+  assert.deepEqual(timeScaled(p, 1), p);
+  assert.throws(() => timeScaled(p, 0));
+  // Bucket depth in tokens: rate × seconds, never below one.
+  assert.deepEqual([bucketDepth(15, 1), bucketDepth(0.5, 1), bucketDepth(4, 2)], [15, 1, 8]);
 });

@@ -58,7 +58,8 @@ export function createLearnHandler(deps: LearnDeps): Handler {
     const key = await keyOf(a.recipientDomain, a.route?.sourceIp ?? a.delivery?.sourceIp);
     deps.settle?.(key); // every attempt, internal ones too, ends its message's time in flight
     if (kind === 'internal') return [];
-    deps.shaper.feedback(key, { kind, startedAt: Date.parse(a.startedAt), at: Date.parse(a.finishedAt), reply: replyText(a) });
+    const releasedAt = a.delivery ? Date.parse(a.delivery.releasedAt) : NaN;
+    deps.shaper.feedback(key, { kind, startedAt: Date.parse(a.startedAt), at: Date.parse(a.finishedAt), reply: replyText(a), ...(Number.isNaN(releasedAt) ? {} : { releasedAt }) });
     return [];
   };
 }

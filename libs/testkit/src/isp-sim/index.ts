@@ -1,6 +1,6 @@
 import { createServer } from 'node:net';
 import { startDns, type FakeDns, type ZoneEntry } from '../dns.ts';
-import { defaultProfiles, type ProviderProfile } from './profiles.ts';
+import { bucketDepth, defaultProfiles, timeScaled, type ProviderProfile } from './profiles.ts';
 import { startProvider, type ProviderStats, type SimProvider } from './provider.ts';
 
 export * from './profiles.ts';
@@ -12,6 +12,8 @@ export interface IspSim {
   /** For MTA_SMTP_PORT: every provider listens on it, each on its own loopback address. */
   smtpPort: number;
   providers: SimProvider[];
+  /** Time compression of this run (`timeScaled`). */
+  timeScale: number;
   providerOf(domain: string): ProviderProfile | undefined;
   /** Lower bound of the time to deliver `counts` (recipients per provider, by kind) given each provider's limits per sending IP. */
   theoreticalMinSeconds(counts: Map<string, RecipientCounts>, sendingIps?: number): number;
@@ -40,10 +42,13 @@ async function portFreeOn(ips: string[], port: number): Promise<boolean> {
 
 /**
  * The ISP simulator: a real DNS server (MX and A records of every provider's domains and hosts)
- * and one SMTP server per provider on its own 127.0.0.x address, all on one port.
+ * and one SMTP server per provider on its own 127.0.0.x address, all on one port. `timeScale`
+ * compresses time (`timeScaled`: abuse windows, blocks, greylisting divided by it; rates, counts
+ * and bucket depths unchanged; default 1: real time).
  */
-export async function startIspSim(opts: { profiles?: ProviderProfile[]; port?: number } = {}): Promise<IspSim> {
-  const profiles = opts.profiles ?? defaultProfiles();
+export async function startIspSim(opts: { profiles?: ProviderProfile[]; port?: number; timeScale?: number } = {}): Promise<IspSim> {
+  const timeScale = opts.timeScale ?? 1;
+  const profiles = (opts.profiles ?? defaultProfiles()).map((p) => timeScaled(p, timeScale));
   const zone: Record<string, ZoneEntry> = {};
   for (const p of profiles) {
     for (const d of p.domains) zone[d] = { mx: p.mxHosts.map((exchange, i) => ({ exchange, priority: 5 + i * 5 })) };
@@ -70,8 +75,15 @@ export async function startIspSim(opts: { profiles?: ProviderProfile[]; port?: n
     dnsServer: dns.server,
     smtpPort: port,
     providers,
+    timeScale,
     providerOf: (d) => byDomain.get(d.toLowerCase()),
     theoreticalMinSeconds(counts, sendingIps = 1) {
+      // Providers work in parallel: the campaign takes as long as its slowest provider. For one
+      // provider, T recipients need a message token each (and connections to carry them): the
+      // T-th token of a bucket that starts full (depth B) and refills at r exists at (T - B) / r
+      // at the earliest, for the message bucket and for the connection bucket (each connection
+      // carries at most messagesPerConnection). A greylisted recipient's accepted try comes at
+      // least greylistS after its first.
       let worst = 0;
       for (const p of profiles) {
         const c = counts.get(p.name);
@@ -79,8 +91,10 @@ export async function startIspSim(opts: { profiles?: ProviderProfile[]; port?: n
         const L = p.limits;
         // Recipients that take a rate token: every accepted one, plus the first (deferred) try of greylisted and full ones.
         const tokens = c.normal + 2 * c.grey + 2 * c.full;
-        const rate = Math.min(L.messagesPerSecond, L.connectionsPerSecond * L.messagesPerConnection) * sendingIps;
-        const seconds = Math.max(0, tokens - L.burst * sendingIps) / rate;
+        const byMessages = Math.max(0, tokens - bucketDepth(L.messagesPerSecond, L.burstS) * sendingIps) / (L.messagesPerSecond * sendingIps);
+        const connections = Math.ceil(tokens / L.messagesPerConnection);
+        const byConnections = Math.max(0, connections - bucketDepth(L.connectionsPerSecond, L.connectionBurstS) * sendingIps) / (L.connectionsPerSecond * sendingIps);
+        const seconds = Math.max(byMessages, byConnections);
         worst = Math.max(worst, c.grey > 0 ? Math.max(seconds, p.greylistS) : seconds);
       }
       return worst;

@@ -1,6 +1,6 @@
 import { SMTPServer, type SMTPServerAddress, type SMTPServerSession } from 'smtp-server';
 import { takeToken, type SimBucket } from './bucket.ts';
-import type { ProviderProfile } from './profiles.ts';
+import { bucketDepth, type ProviderProfile } from './profiles.ts';
 
 /** What happened at one provider, for the benchmark and tests. */
 export interface ProviderStats {
@@ -46,11 +46,14 @@ const smtpError = (code: number, text: string) => Object.assign(new Error(text),
  * concurrent connections and connection rate (checked at MAIL FROM, so the client sees a reply
  * instead of a refused greeting), messages per connection. Exceeding one answers with the
  * provider's deferral text; `abuseDeferrals` within `abuseWindowS` block the IP for `blockS`.
+ * Durations are taken as they are in the profile (see `timeScaled` for a compressed run).
  * Recipients whose local part starts with `unknown` do not exist, `full` have a full mailbox
  * (the first attempt), `grey` are greylisted (for greylistS after the first attempt).
  */
 export async function startProvider(profile: ProviderProfile, port: number, now: () => number = Date.now): Promise<SimProvider> {
   const L = profile.limits;
+  const burst = bucketDepth(L.messagesPerSecond, L.burstS);
+  const connectionBurst = bucketDepth(L.connectionsPerSecond, L.connectionBurstS);
   const stats: ProviderStats = { delivered: 0, deferred: { rate: 0, connections: 0, perConnection: 0, block: 0, greylist: 0, mailboxFull: 0 }, unknownUser: 0, connections: 0, peakConnections: 0, blocks: 0, peers: [] };
   const peers = new Map<string, PeerState>();
   const sessions = new Map<string, SessionState>();
@@ -61,7 +64,7 @@ export async function startProvider(profile: ProviderProfile, port: number, now:
   const peerOf = (ip: string): PeerState => {
     let p = peers.get(ip);
     if (!p) {
-      p = { messages: { tokens: L.burst, at: now() }, conns: { tokens: L.connectionBurst, at: now() }, active: 0, deferrals: [], blockedUntil: 0 };
+      p = { messages: { tokens: burst, at: now() }, conns: { tokens: connectionBurst, at: now() }, active: 0, deferrals: [], blockedUntil: 0 };
       peers.set(ip, p);
       stats.peers.push(ip);
     }
@@ -100,7 +103,7 @@ export async function startProvider(profile: ProviderProfile, port: number, now:
       p.active++;
       stats.peakConnections = Math.max(stats.peakConnections, active);
       const s: SessionState = { peer: ip, messages: 0 };
-      if (p.active > L.maxConnections || !takeToken(p.conns, now(), L.connectionsPerSecond, L.connectionBurst)) s.over = 'connections';
+      if (p.active > L.maxConnections || !takeToken(p.conns, now(), L.connectionsPerSecond, connectionBurst)) s.over = 'connections';
       sessions.set(session.id, s);
       cb();
     },
@@ -131,7 +134,7 @@ export async function startProvider(profile: ProviderProfile, port: number, now:
         stats.unknownUser++;
         return cb(smtpError(profile.replies.unknownUser[0], text(profile.replies.unknownUser[1], s.peer, rcpt)));
       }
-      if (!takeToken(p.messages, now(), L.messagesPerSecond, L.burst)) return cb(defer(p, s.peer, 'rate', profile.replies.rate));
+      if (!takeToken(p.messages, now(), L.messagesPerSecond, burst)) return cb(defer(p, s.peer, 'rate', profile.replies.rate));
       if (local.startsWith('grey')) {
         const key = `${s.peer}|${session.envelope.mailFrom ? session.envelope.mailFrom.address : ''}|${rcpt}`;
         const first = greylist.get(key);
