@@ -250,6 +250,8 @@ async function measure(
     cpuBoundMessagesPerSecond: +((cpus().length * 1000) / cpuTotal).toFixed(0),
   };
   if (profileDir) {
+    // The measured window, for further analysis of the profiles (e.g. inclusive times).
+    writeFileSync(join(profileDir, 'window.json'), JSON.stringify({ fromUs, toUs }));
     pass.profiles = {};
     for (const name of SERVICES) {
       const prof = join(profileDir, `${name}.cpuprofile`);
