@@ -23,7 +23,7 @@ const foldLines = (mimeFuncs as unknown as { foldLines(str: string, lineLength: 
  * line, an empty value) returns undefined and the caller composes the message in full.
  */
 
-type Mail = Omit<SendMailOptions, 'envelope'> & { headers?: Record<string, string> };
+type Mail = Omit<SendMailOptions, 'envelope'>;
 
 interface Slot {
   /** The header name as nodemailer writes it. */
@@ -65,7 +65,7 @@ function nowDateValue(): string {
 }
 
 function build(mail: Mail, baseBoundary: string): Template | null {
-  const headers = mail.headers ?? {};
+  const headers = (mail.headers ?? {}) as Record<string, unknown>;
   const names = Object.keys(headers);
   const slotted: Mail = {
     ...mail,
@@ -121,7 +121,7 @@ function build(mail: Mail, baseBoundary: string): Template | null {
 export function templatedHeaders(mail: Mail, bodyKey: string): string | undefined {
   if (mail.date !== undefined || typeof mail.to !== 'string' || typeof mail.subject !== 'string' || typeof mail.from !== 'string') return undefined;
   if (mail.messageId !== undefined && typeof mail.messageId !== 'string') return undefined;
-  const headers = mail.headers ?? {};
+  const headers = (mail.headers ?? {}) as Record<string, unknown>;
   const names = Object.keys(headers);
   for (const n of names) if (SPECIAL.test(n) || typeof headers[n] !== 'string') return undefined;
   const id = JSON.stringify([bodyKey, mail.from, mail.messageId !== undefined, names]);
@@ -136,7 +136,7 @@ export function templatedHeaders(mail: Mail, bodyKey: string): string | undefine
   for (let i = 0; i < t.slots.length; i++) {
     const { key, from } = t.slots[i]!;
     const value =
-      from === 'date' ? nowDateValue() : from === 'to' ? (mail.to as string) : from === 'subject' ? (mail.subject as string) : from === 'messageId' ? (mail.messageId as string) : headers[names[from]!]!;
+      from === 'date' ? nowDateValue() : from === 'to' ? (mail.to as string) : from === 'subject' ? (mail.subject as string) : from === 'messageId' ? (mail.messageId as string) : (headers[names[from]!] as string);
     if (from !== 'date') {
       // buildHeaders() skips a blank value; anything nodemailer would change goes the full way.
       if (!value.trim()) return undefined;
