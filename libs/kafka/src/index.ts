@@ -11,4 +11,5 @@ export * from './stage-service.ts';
 export * from './delay-stage.ts';
 export * from './trace-context.ts';
 export { patchKafkajsCrc32c, patchKafkajsIdleLoop } from './kafkajs-patch.ts';
+export { patchKafkajsEncoder, patchKafkajsRecordEncoder } from './kafkajs-encoder.ts';
 export { retrying } from './retrying.ts';
