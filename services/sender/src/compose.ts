@@ -119,7 +119,13 @@ export async function messageBytes(c: Composed): Promise<Buffer> {
   if (Buffer.isBuffer(c.raw)) return c.raw;
   const { envelope: _e, ...mail } = c;
   const key = bodyKey(mail);
-  const cached = key ? bodies.get(key, 0) : undefined;
+  let cached = key ? bodies.get(key, 0) : undefined;
+  const pending = key && !cached ? building.get(key) : undefined;
+  if (pending) {
+    // The same content is being built for another message: wait for its body rather than build it again.
+    await pending;
+    cached = bodies.get(key!, 0);
+  }
   if (key && cached) {
     // The header block from a template when nodemailer would write it verbatim (header-template.ts).
     const head = templatedHeaders(mail, key);
@@ -139,8 +145,23 @@ export async function messageBytes(c: Composed): Promise<Buffer> {
     hits++;
     return Buffer.concat([Buffer.from(root.buildHeaders() + '\r\n\r\n', 'utf8'), body]);
   }
-  const full = await root.build();
-  const end = full.indexOf(HEADER_END);
-  if (key && end >= 0 && full.length - end - 4 <= MAX_CACHED_BODY_BYTES) bodies.set(key, Buffer.from(full.subarray(end + 4)), Infinity);
-  return full;
+  let built: (() => void) | undefined;
+  if (key && !building.has(key)) building.set(key, new Promise<void>((r) => (built = r)));
+  try {
+    const full = await root.build();
+    const end = full.indexOf(HEADER_END);
+    if (key && end >= 0 && full.length - end - 4 <= MAX_CACHED_BODY_BYTES) bodies.set(key, Buffer.from(full.subarray(end + 4)), Infinity);
+    return full;
+  } finally {
+    if (built) {
+      building.delete(key!);
+      built();
+    }
+  }
 }
+
+/**
+ * Bodies being built, by content: a burst of messages with a new content (a stage dispatches
+ * hundreds at once) builds it once instead of once per message.
+ */
+const building = new Map<string, Promise<void>>();
