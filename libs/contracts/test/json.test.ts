@@ -31,3 +31,13 @@ test('appendJsonFields: the fields added to the encoded object, as JSON.stringif
   assert.equal(appendJsonFields(Buffer.from(''), { a: 1 }), undefined);
   assert.deepEqual(JSON.parse(appendJsonFields(Buffer.from(' { "a" : 1 } '), { b: [1] })!.toString()), { a: 1, b: [1] });
 });
+
+test('codecs of records that carry a message body encode as JSON.stringify does', async () => {
+  const { QueuedMessageCodec, AttemptCodec } = await import('../src/index.ts');
+  const m = { v: 1 as const, messageId: 'm', deliveryId: 'd', from: 'a@b.test', mailFrom: 'a@b.test', to: 'c@d.test', recipientDomain: 'd.test', content: { kind: 'structured' as const, subject: 's "q"', text: 'x\n'.repeat(3000) }, acceptedAt: 't', validUntil: 'u', attempt: 1 };
+  assert.equal(QueuedMessageCodec.encode(m).toString(), JSON.stringify(m));
+  const a = { v: 1 as const, messageId: 'm', deliveryId: 'd', recipient: 'c@d.test', recipientDomain: 'd.test', attempt: 1, acceptedAt: 't', validUntil: 'u', startedAt: 's', finishedAt: 'f', outcome: 'failed' as const };
+  const delivery = { ...m, releasedAt: 'r', limits: { maxConnections: 1, messagesPerConnection: 1 } };
+  assert.equal(AttemptCodec.encode(a).toString(), JSON.stringify(a));
+  assert.equal(AttemptCodec.encode({ ...a, delivery }).toString(), JSON.stringify({ ...a, delivery }));
+});
