@@ -18,14 +18,14 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync, mkdtempSync } from 
 import { tmpdir, cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
-import { Kafka, logLevel } from 'kafkajs';
+import { Kafka, logLevel, type ICustomPartitioner } from 'kafkajs';
 import nodemailer from 'nodemailer';
 import { TOPIC_ENV } from '@mta/config';
 import type { StatusRecord, Topics } from '@mta/contracts';
 import { freePort, freshTopics, ROOT, SERVICES, startService, startSink, type ServiceProcess } from '@mta/testkit';
 // @ts-expect-error plain JS module without types
 import { kafkaFromEnvOrStart } from '../deploy/kafka/local-kafka.mjs';
-import { patchKafkajsIdleLoop } from '@mta/kafka';
+import { fastDefaultPartitioner, patchKafkajsIdleLoop } from '@mta/kafka';
 import { formatProfiles, summarizeProfile, type ProfileSummary } from './profile.ts';
 
 // The bench's own kafkajs clients without kafkajs's idle timer loop (as the services run).
@@ -195,7 +195,9 @@ async function measure(
     },
   });
 
-  const producer = kafka.producer();
+  // kafkajs's default partitioner with the integer murmur2 (same partitions), as the services' bundles have it.
+  const createPartitioner = fastDefaultPartitioner(import.meta.url) as ICustomPartitioner | undefined;
+  const producer = kafka.producer(createPartitioner ? { createPartitioner } : {});
   await producer.connect();
   // The requests are encoded before the clock starts: the measure is the MTA's, not JSON.stringify's.
   const BATCH = 500;
