@@ -64,7 +64,8 @@ function preload(from: string, id: string, exports: unknown): boolean {
   } catch {
     return false;
   }
-  if (req.cache[path]) return req.cache[path].exports === exports; // kafkajs already loaded it
+  const loaded = req.cache[path];
+  if (loaded) return loaded.exports === exports; // kafkajs already loaded it
   const m = new Module(path);
   m.filename = path;
   m.loaded = true;
