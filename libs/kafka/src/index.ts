@@ -12,4 +12,5 @@ export * from './delay-stage.ts';
 export * from './trace-context.ts';
 export { fastDefaultPartitioner, patchKafkajsCrc32c, patchKafkajsIdleLoop, patchKafkajsMurmur2 } from './kafkajs-patch.ts';
 export { patchKafkajsEncoder, patchKafkajsRecordEncoder } from './kafkajs-encoder.ts';
+export { patchKafkajsRecordDecoder } from './kafkajs-decoder.ts';
 export { retrying } from './retrying.ts';

@@ -2,8 +2,10 @@
 // The idle-loop fix is a prototype method, applied once by client.ts wherever @mta/kafka is loaded.
 import { patchKafkajsCrc32c, patchKafkajsMurmur2 } from './kafkajs-patch.ts';
 import { patchKafkajsEncoder, patchKafkajsRecordEncoder } from './kafkajs-encoder.ts';
+import { patchKafkajsRecordDecoder } from './kafkajs-decoder.ts';
 
 patchKafkajsCrc32c(__filename);
 patchKafkajsMurmur2(__filename);
 patchKafkajsEncoder(__filename);
 patchKafkajsRecordEncoder(__filename);
+patchKafkajsRecordDecoder(__filename);
