@@ -113,6 +113,23 @@ function build(mail: Mail, baseBoundary: string): Template | null {
   return { literal, slots, node: root };
 }
 
+/** Header names `encodeHeaderValue` treats apart (the other names take its generic text path). */
+const NAMED = /^(from|sender|to|cc|bcc|reply-to|message-id|in-reply-to|content-id|otp-token|references|date|content-type|content-disposition)$/i;
+const PRINTABLE = /^[\x20\x21\x23-\x7e]*$/; // printable ASCII without the double quote
+
+/**
+ * Values `encodeHeaderValue(key, value)` returns unchanged, known without calling it (nodemailer
+ * 10's mime-node): on the generic path, text without control characters, `"`, non-ASCII or an
+ * `=?` (`_encodeHeaderText` → `encodeWords`, which only encodes such text); a Message-ID already
+ * in angle brackets without control characters. Anything else is asked of nodemailer itself.
+ * The line is verbatim only when it is also shorter than 76 characters (`foldLines`).
+ */
+function verbatim(key: string, value: string): boolean {
+  if (!PRINTABLE.test(value)) return false;
+  if (!NAMED.test(key)) return !value.includes('=?');
+  return key === 'Message-ID' && value.length >= 2 && value.startsWith('<') && value.endsWith('>');
+}
+
 /**
  * The root header block MailComposer would write for `mail` (without the blank line after it), or
  * undefined when it has to be composed in full: custom headers that are special to nodemailer, a
@@ -141,10 +158,13 @@ export function templatedHeaders(mail: Mail, bodyKey: string): string | undefine
       // buildHeaders() skips a blank value; anything nodemailer would change goes the full way.
       if (!value.trim()) return undefined;
       const line = `${key}: ${value}`;
-      if (foldLines(`${key}: ${t.node.encodeHeaderValue(key, value)}`, 76) !== line) return undefined;
+      if (!(line.length < 76 && verbatim(key, value)) && foldLines(`${key}: ${t.node.encodeHeaderValue(key, value)}`, 76) !== line) return undefined;
     }
     out += value + t.literal[i + 1]!;
   }
   used++;
   return out;
 }
+
+/** For tests: the shortcut of `verbatim`. */
+export const verbatimForTest = verbatim;

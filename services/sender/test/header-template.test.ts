@@ -63,3 +63,15 @@ test('templated header blocks are byte for byte what a full MailComposer build w
     }
   }
 });
+
+test('values known to be written verbatim are exactly those nodemailer writes verbatim', async () => {
+  const { default: MimeNode } = await import('nodemailer/lib/mime-node');
+  const node = new MimeNode('text/plain') as unknown as { encodeHeaderValue(k: string, v: string): string };
+  const { verbatimForTest } = await import('../src/header-template.ts');
+  const samples = ['Bench message 1', 'a', 'x=?y', '=?utf-8?Q?a?=', 'say "hi"', 'tab\there', 'Zoë', 'del\x7f', 'ctl\x01', '<id@x>', '<id@x', 'id@x>', '<>', '<', 'a <b> c', '!#$%&\'()*+,-./:;<=>?@[\\]^_`{|}~'];
+  for (const key of ['Subject', 'X-Mta-Message-ID', 'List-Unsubscribe', 'Message-ID', 'To', 'References'])
+    for (const value of samples) if (verbatimForTest(key, value)) assert.equal(node.encodeHeaderValue(key, value), value, `${key}: ${value}`);
+  assert.equal(verbatimForTest('Subject', 'Bench message 1'), true);
+  assert.equal(verbatimForTest('Message-ID', '<id@x>'), true);
+  assert.equal(verbatimForTest('To', 'a@b.test'), false, 'addresses are always asked of nodemailer');
+});
