@@ -248,7 +248,7 @@ test('SMTPUTF8 required by the message and not offered: 553 5.6.7 before MAIL FR
 
 test("a message's bytes and its final dot leave in one socket write", async () => {
   const { Socket } = await import('node:net');
-  const proto = Socket.prototype as unknown as { _write: (...a: unknown[]) => void; _writev: (...a: unknown[]) => void };
+  const proto = Socket.prototype as unknown as { _write: (chunk: Buffer, ...a: unknown[]) => void; _writev: (chunks: { chunk: Buffer }[], ...a: unknown[]) => void };
   const { _write, _writev } = proto;
   const writes: Buffer[] = [];
   proto._write = function (this: unknown, chunk: Buffer, ...rest: unknown[]) {
