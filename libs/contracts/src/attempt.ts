@@ -53,4 +53,4 @@ export const AttemptSchema = Type.Object(
   { additionalProperties: false, $id: 'mta.attempts/v1' },
 );
 export type Attempt = Static<typeof AttemptSchema>;
-export const AttemptCodec = codec(AttemptSchema);
+export const AttemptCodec = codec(AttemptSchema, { longText: (a) => a.delivery !== undefined }); // failed attempts carry the delivery

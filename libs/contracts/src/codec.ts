@@ -1,5 +1,6 @@
 import type { Static, TSchema } from '@sinclair/typebox';
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
+import { stringifyJson } from './json.ts';
 
 /** The first problem a schema check found, phrased for an operator. */
 export interface SchemaProblem {
@@ -27,7 +28,18 @@ export interface Codec<S extends TSchema> {
   encode(value: Static<S>): Buffer;
 }
 
-export function codec<S extends TSchema>(schema: S): Codec<S> {
+export interface CodecOptions<T> {
+  /**
+   * Values (or those it is true for) carry a message body, kilobytes of text: encode them with
+   * `stringifyJson` (json.ts), which gives JSON.stringify's output ~3× faster on long strings but
+   * is slower on small records.
+   */
+  longText?: boolean | ((value: T) => boolean);
+}
+
+export function codec<S extends TSchema>(schema: S, options: CodecOptions<Static<S>> = {}): Codec<S> {
+  const { longText } = options;
+  const stringify = (value: Static<S>): string => (longText === true || (longText && longText(value)) ? stringifyJson(value) : JSON.stringify(value));
   const check = TypeCompiler.Compile(schema);
   const validate = (value: unknown): Decoded<Static<S>> => {
     if (check.Check(value)) return { ok: true, value };
@@ -53,7 +65,7 @@ export function codec<S extends TSchema>(schema: S): Codec<S> {
       return validate(parsed);
     },
     encode(value) {
-      return Buffer.from(JSON.stringify(value));
+      return Buffer.from(stringify(value));
     },
   };
 }

@@ -12,3 +12,4 @@ export { FailureSchema } from './failure-schema.ts';
 export * from './verp.ts';
 export * from './retry.ts';
 export * from './delivery-kpis.ts';
+export { appendJsonFields, stringifyJson } from './json.ts';

@@ -47,7 +47,7 @@ const messageFields = {
 /** `mta.queue` v1 (ingest → throttle), key = recipient domain. */
 export const QueuedMessageSchema = Type.Object(messageFields, { additionalProperties: false, $id: 'mta.queue/v1' });
 export type QueuedMessage = Static<typeof QueuedMessageSchema>;
-export const QueuedMessageCodec = codec(QueuedMessageSchema);
+export const QueuedMessageCodec = codec(QueuedMessageSchema, { longText: true });
 
 /** `mta.deliveries` v1 (throttle → sender), key = recipient domain: a message released for delivery. */
 export const DeliverySchema = Type.Object(
@@ -65,4 +65,4 @@ export const DeliverySchema = Type.Object(
   { additionalProperties: false, $id: 'mta.deliveries/v1' },
 );
 export type Delivery = Static<typeof DeliverySchema>;
-export const DeliveryCodec = codec(DeliverySchema);
+export const DeliveryCodec = codec(DeliverySchema, { longText: true });

@@ -1,9 +1,17 @@
 import { Kafka, logLevel, type LogEntry } from 'kafkajs';
 import { patchKafkajsIdleLoop } from './kafkajs-patch.ts';
+import { patchKafkajsEncoder, patchKafkajsRecordEncoder } from './kafkajs-encoder.ts';
+import { patchKafkajsRecordDecoder } from './kafkajs-decoder.ts';
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
 // kafkajs's idle timer loop (kafkajs-patch.ts), for every process that loads @mta/kafka: bundles and tsx alike.
 patchKafkajsIdleLoop(import.meta.url);
+// kafkajs's encoder and record decoder without their per-record allocations (kafkajs-encoder.ts,
+// kafkajs-decoder.ts); the bundles
+// apply it first thing (dist/kafkajs-patch.cjs), this covers tsx processes (tests, benches).
+patchKafkajsEncoder(import.meta.url);
+patchKafkajsRecordEncoder(import.meta.url);
+patchKafkajsRecordDecoder(import.meta.url);
 
 export interface LogSink {
   error(obj: object, msg: string): void;

@@ -64,7 +64,10 @@ export class DelayStage {
       sessionTimeout: 30000,
       heartbeatInterval: 3000,
       maxBytesPerPartition: 4 * 1024 * 1024,
-      maxWaitTimeInMs: 100,
+      // Delay topics are mostly empty, and what they hold waits seconds to hours: an empty fetch
+      // every 500 ms instead of every 100 ms (five times fewer idle fetch rounds for kafkajs and
+      // the broker) costs at most 0.4 s more on a retry scheduled minutes ahead.
+      maxWaitTimeInMs: 500,
       allowAutoTopicCreation: false,
     });
     this.producer = opts.kafka.producer({ allowAutoTopicCreation: false, maxInFlightRequests: 8 });

@@ -10,5 +10,7 @@ export * from './seen-rebuild.ts';
 export * from './stage-service.ts';
 export * from './delay-stage.ts';
 export * from './trace-context.ts';
-export { patchKafkajsCrc32c, patchKafkajsIdleLoop } from './kafkajs-patch.ts';
+export { fastDefaultPartitioner, patchKafkajsCrc32c, patchKafkajsIdleLoop, patchKafkajsMurmur2 } from './kafkajs-patch.ts';
+export { patchKafkajsEncoder, patchKafkajsRecordEncoder } from './kafkajs-encoder.ts';
+export { patchKafkajsRecordDecoder } from './kafkajs-decoder.ts';
 export { retrying } from './retrying.ts';

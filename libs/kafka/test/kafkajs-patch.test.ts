@@ -52,3 +52,30 @@ test('kafkajs request queues arm their pending-requests timer only while request
   q.pending.length = 0;
   q.destroy();
 });
+
+test('murmur2: the same hashes (hence partitions) as kafkajs for strings and buffers of every length', async () => {
+  const { murmur2 } = await import('../src/murmur2.ts');
+  const kafkajsMurmur2 = require('kafkajs/src/producer/partitioners/default/murmur2.js') as (k: Buffer | string) => number;
+  for (let n = 0; n < 3000; n++) {
+    const b = randomBytes(n % 70);
+    for (const key of [b, b.toString('hex').slice(0, n % 50), `bench-${n}`, `d${n % 20}.bench.test`]) assert.equal(murmur2(key), kafkajsMurmur2(key), String(key));
+  }
+});
+
+test('a service bundle puts the integer murmur2 in kafkajs before kafkajs loads, and its default partitioner uses it', () => {
+  const out = execFileSync(
+    process.execPath,
+    [
+      '-e',
+      `require('./services/ingest/dist/kafkajs-patch.cjs');
+       const { Partitioners } = require('kafkajs');
+       const h = require('kafkajs/src/producer/partitioners/default/murmur2.js');
+       const p = Partitioners.DefaultPartitioner();
+       const partitionMetadata = Array.from({ length: 6 }, (_, i) => ({ partitionId: i, leader: 0 }));
+       console.log(h.name, p({ topic: 't', partitionMetadata, message: { key: 'bench-abc-1' } }));`,
+    ],
+    { cwd: ROOT, encoding: 'utf8' },
+  );
+  const kafkajsMurmur2 = require('kafkajs/src/producer/partitioners/default/murmur2.js') as (k: string) => number;
+  assert.equal(out.trim(), `murmur2 ${(kafkajsMurmur2('bench-abc-1') & 0x7fffffff) % 6}`);
+});

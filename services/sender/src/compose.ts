@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { verpEncode, type Delivery } from '@mta/contracts';
 import type { SendMailOptions } from 'nodemailer';
 import MailComposer from 'nodemailer/lib/mail-composer';
+import { templatedHeaders } from './header-template.ts';
 import { TtlCache } from './ttl-cache.ts';
 
 /**
@@ -91,10 +92,15 @@ export const bodyCacheHits = (): number => hits;
 function bodyKey(mail: Omit<Composed, 'envelope'>): string | undefined {
   if (mail.headers && Object.keys(mail.headers).some((k) => /^(content-|mime-version$)/i.test(k))) return undefined;
   if (typeof (mail.text ?? '') !== 'string' || typeof (mail.html ?? '') !== 'string') return undefined;
-  return createHash('sha256')
-    .update(JSON.stringify([mail.text ?? null, mail.html ?? null]))
-    .digest('hex');
+  // Consecutive messages mostly share their content: comparing strings is cheaper than hashing them.
+  const text = (mail.text ?? null) as string | null;
+  const html = (mail.html ?? null) as string | null;
+  if (lastKey && lastKey.text === text && lastKey.html === html) return lastKey.key;
+  const key = createHash('sha256').update(JSON.stringify([text, html])).digest('hex');
+  lastKey = { text, html, key };
+  return key;
 }
+let lastKey: { text: string | null; html: string | null; key: string } | undefined;
 
 const HEADER_END = Buffer.from('\r\n\r\n');
 
@@ -113,19 +119,49 @@ export async function messageBytes(c: Composed): Promise<Buffer> {
   if (Buffer.isBuffer(c.raw)) return c.raw;
   const { envelope: _e, ...mail } = c;
   const key = bodyKey(mail);
+  let cached = key ? bodies.get(key, 0) : undefined;
+  const pending = key && !cached ? building.get(key) : undefined;
+  if (pending) {
+    // The same content is being built for another message: wait for its body rather than build it again.
+    await pending;
+    cached = bodies.get(key!, 0);
+  }
+  if (key && cached) {
+    // The header block from a template when nodemailer would write it verbatim (header-template.ts).
+    const head = templatedHeaders(mail, key);
+    if (head !== undefined) {
+      hits++;
+      return Buffer.concat([Buffer.from(head + '\r\n\r\n', 'utf8'), cached]);
+    }
+  }
   const root = new MailComposer({
     ...mail,
     ...(key ? { baseBoundary: key.slice(0, 24) } : {}),
     disableFileAccess: true,
     disableUrlAccess: true,
   }).compile();
-  const body = key ? bodies.get(key, 0) : undefined;
+  const body = cached;
   if (body) {
     hits++;
     return Buffer.concat([Buffer.from(root.buildHeaders() + '\r\n\r\n', 'utf8'), body]);
   }
-  const full = await root.build();
-  const end = full.indexOf(HEADER_END);
-  if (key && end >= 0 && full.length - end - 4 <= MAX_CACHED_BODY_BYTES) bodies.set(key, Buffer.from(full.subarray(end + 4)), Infinity);
-  return full;
+  let built: (() => void) | undefined;
+  if (key && !building.has(key)) building.set(key, new Promise<void>((r) => (built = r)));
+  try {
+    const full = await root.build();
+    const end = full.indexOf(HEADER_END);
+    if (key && end >= 0 && full.length - end - 4 <= MAX_CACHED_BODY_BYTES) bodies.set(key, Buffer.from(full.subarray(end + 4)), Infinity);
+    return full;
+  } finally {
+    if (built) {
+      building.delete(key!);
+      built();
+    }
+  }
 }
+
+/**
+ * Bodies being built, by content: a burst of messages with a new content (a stage dispatches
+ * hundreds at once) builds it once instead of once per message.
+ */
+const building = new Map<string, Promise<void>>();

@@ -82,6 +82,8 @@ const noop = (): void => undefined;
 export class CommandLog {
   /** The current message's DATA was answered 354: its bytes went (or are going) out. */
   dataSent = false;
+  /** Called when DATA is answered 354, just before nodemailer writes the message (same tick). */
+  onDataSent: (() => void) | undefined;
   readonly logger: Record<'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal', (entry: { tnx?: string } | undefined, message?: string) => void>;
   private owner: CommandOwner | undefined;
   private readonly pending: Pending[] = [];
@@ -143,6 +145,7 @@ export class CommandLog {
     }
     if (p.phase === 'data' && !p.body && code !== undefined && code >= 300 && code < 400) {
       this.dataSent = true;
+      this.onDataSent?.();
       this.pending.unshift({ ...p, body: true });
       return;
     }

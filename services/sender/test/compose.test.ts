@@ -97,3 +97,12 @@ test('From domain of a message, for DKIM', async () => {
   assert.equal(fromDomain(b('Subject: none\r\n\r\nFrom: body@other.test\r\n')), undefined);
   assert.equal(fromDomain(b('From: undisclosed\r\n\r\n')), undefined);
 });
+
+test('a burst of messages with a new content builds its body once; the others wait for it', async () => {
+  const content = { kind: 'structured' as const, subject: 'Burst', text: `Burst content ${process.pid} ${Date.now()} `.repeat(50) };
+  const hits = bodyCacheHits();
+  const all = await Promise.all(Array.from({ length: 10 }, (_, i) => messageBytes(compose(delivery({ messageId: `burst-${i}`, to: `u${i}@d.test`, content }), { idDomain: 'mta.test' }))));
+  assert.equal(bodyCacheHits(), hits + 9, 'one build, nine bodies from the cache');
+  const bodyOf = (b: Buffer) => b.subarray(b.indexOf('\r\n\r\n'));
+  for (const b of all) assert.ok(bodyOf(b).equals(bodyOf(all[0]!)));
+});

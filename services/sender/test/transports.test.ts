@@ -268,3 +268,30 @@ test('SMTPUTF8 required by the message and not offered: 553 5.6.7 before MAIL FR
     await peer.close();
   }
 });
+
+test("a message's bytes and its final dot leave in one socket write", async () => {
+  const { Socket } = await import('node:net');
+  const proto = Socket.prototype as unknown as { _write: (chunk: Buffer, ...a: unknown[]) => void; _writev: (chunks: { chunk: Buffer }[], ...a: unknown[]) => void };
+  const { _write, _writev } = proto;
+  const writes: Buffer[] = [];
+  proto._write = function (this: unknown, chunk: Buffer, ...rest: unknown[]) {
+    writes.push(Buffer.from(chunk));
+    return _write.call(this, chunk, ...rest);
+  };
+  proto._writev = function (this: unknown, chunks: { chunk: Buffer }[], ...rest: unknown[]) {
+    writes.push(Buffer.concat(chunks.map((c) => Buffer.from(c.chunk))));
+    return _writev.call(this, chunks, ...rest);
+  };
+  const cache = new TransportCache({ ...base, tls: 'none' });
+  try {
+    const m = msg(undefined, 'the body of the corked message');
+    await cache.send(target(smtp.port, 1), m);
+  } finally {
+    proto._write = _write;
+    proto._writev = _writev;
+    await cache.closeAll();
+  }
+  const body = writes.findIndex((w) => w.includes('the body of the corked message'));
+  assert.ok(body >= 0, 'the message was written');
+  assert.ok(writes[body]!.toString().endsWith('the body of the corked message\r\n.\r\n'), JSON.stringify(writes.map((w) => w.toString().slice(-40))));
+});

@@ -78,6 +78,9 @@ await runStageService({
       log,
       fromBeginning: false,
       maxInFlight: 5000,
+      // Not on the message path: fuller, fewer fetches of these small records (every 500 ms at
+      // most instead of 100 ms) cost less per record; lanes learn 0.4 s later at worst.
+      fetchMaxWaitMs: 500,
       handle: createLearnHandler({ shaper, sites, pools: (config.ipPools?.size ?? 0) > 0, eventsTopic: topics.events, onSignal: (kind) => signals.add(1, { kind }), settle: (key) => slots.settle(key) }),
     });
     // The lanes wait for the learned state to be replayed, so that no lane starts from scratch.

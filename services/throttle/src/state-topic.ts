@@ -29,7 +29,9 @@ export class StateTopic {
     private readonly flushMs = 500,
   ) {
     // Every instance reads the whole topic: a group of its own, never committed.
-    this.consumer = kafka.consumer({ groupId: `mta-throttle-state-${randomUUID()}`, maxWaitTimeInMs: 200, allowAutoTopicCreation: false });
+    // Learned state and operator commands of other instances: mostly idle; an empty fetch every
+    // second (not every 200 ms) is plenty for state that changes over seconds to minutes.
+    this.consumer = kafka.consumer({ groupId: `mta-throttle-state-${randomUUID()}`, maxWaitTimeInMs: 1000, allowAutoTopicCreation: false });
     this.producer = kafka.producer({ allowAutoTopicCreation: false });
   }
 
