@@ -31,7 +31,7 @@ const startKafka = startKafkaUntyped as (opts: { dataDir: string; port?: number;
 const STEP_MS = 15000; // the retry step: long enough to kill and restart the broker while retries wait
 const GREYLISTED = { code: 451, message: '4.7.1 Recipient address rejected: Greylisted, try again later' };
 
-test('kill -9 of the broker (and of the classifier) while retries wait on the delay topics, then a restart: every waiting message is retried and sent once', { timeout: 240_000 }, async (t) => {
+test('kill -9 of the broker (and of the classifier) while retries wait on the delay topics, then a restart: every waiting message is retried and sent once', { timeout: 420_000 }, async (t) => {
   const run = randomUUID().slice(0, 8);
   const dataDir = mkdtempSync(join(tmpdir(), 'mta-broker-crash-'));
   const diag = (m: string) => t.diagnostic(m);
@@ -67,7 +67,7 @@ test('kill -9 of the broker (and of the classifier) while retries wait on the de
     });
     await producer.disconnect();
     const of = (rs: StatusRecord[], id: string) => rs.filter((r) => r.messageId === id);
-    const softBounced = await status.until((rs) => ids.every((id) => of(rs, id).some((r) => r.event === 'soft_bounce')), 90000);
+    const softBounced = await status.until((rs) => ids.every((id) => of(rs, id).some((r) => r.event === 'soft_bounce')), 150000);
     const softAt = Math.max(...softBounced.filter((r) => r.event === 'soft_bounce').map((r) => Date.parse(r.timestamp)));
     assert.ok(ids.every((id) => !of(softBounced, id).some((r) => r.status !== 'taken_into_account')), 'no message is final yet');
 
@@ -84,7 +84,10 @@ test('kill -9 of the broker (and of the classifier) while retries wait on the de
     broker = await startKafka({ dataDir, port, controllerPort, topics: false, log: diag });
     services[classifierAt] = await startService('bounce-classifier', env);
 
-    const records = await status.until((rs) => ids.every((id) => of(rs, id).some((r) => r.status === 'sent')), 120000);
+    await status.until((rs) => ids.every((id) => of(rs, id).some((r) => r.status === 'sent')), 150000);
+    // The test's own reader is at least once too (a rejoin after the restart re-reads what it had not
+    // committed): each record once, by its partition and offset.
+    const records = [...new Map(status.records.map((r) => [`${r.partition}:${r.offset}`, r.value])).values()];
     // docs/analysts.md: a producer retry across the crash may write a status record twice; it is
     // then an exact repeat of the previous record for that message. Collapse only exact repeats.
     const exactRepeatsCollapsed = (rs: StatusRecord[]) => rs.filter((r, i) => i === 0 || JSON.stringify(r) !== JSON.stringify(rs[i - 1]));
