@@ -72,7 +72,7 @@ test('kill -9 of the broker (and of the classifier) while retries wait on the de
     assert.ok(ids.every((id) => !of(softBounced, id).some((r) => r.status !== 'taken_into_account')), 'no message is final yet');
 
     // The retries now wait on the delay topics. Kill the broker (no clean shutdown, no flush) and
-    // bring it back on the same data and ports, well before the retries are due.
+    // bring it back on the same data and ports (a retry that falls due meanwhile waits for it).
     process.kill(broker.pid, 'SIGKILL');
     await broker.exited;
     // The retries were still waiting when the broker died: no second attempt had reached the server.
