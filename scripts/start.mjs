@@ -8,6 +8,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { kafkaFromEnvOrStart } from '../deploy/kafka/local-kafka.mjs';
+import { warmUpKafka } from './kafka-warm-up.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 process.chdir(root);
@@ -26,6 +27,10 @@ const dataDir = process.env.MTA_KAFKA_DATA_DIR ?? join(root, '.kafka', 'data');
 mkdirSync(dataDir, { recursive: true });
 const kafka = await kafkaFromEnvOrStart({ dataDir, port: Number(process.env.MTA_KAFKA_PORT ?? 9092), log: (m) => say(`kafka: ${m}`) });
 say(`Kafka on ${kafka.brokers}${process.env.KAFKA_BROKERS ? ' (KAFKA_BROKERS)' : ` (local KRaft broker, data in ${dataDir})`}`);
+// A broker that has just been formatted answers "coordinator loading" to the first consumer groups;
+// loading the group coordinator once here keeps those errors (and a consumer restart) out of the
+// services' first minute.
+await warmUpKafka(kafka.brokers).catch((e) => say(`kafka warm-up skipped (${e.message}); the services retry on their own`));
 
 let sinkChild;
 const env = { ...process.env, KAFKA_BROKERS: kafka.brokers };

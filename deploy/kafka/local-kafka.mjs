@@ -530,9 +530,13 @@ async function startOnce({ dataDir, port, controllerPort, log, topics, propertie
     const out = fs.openSync(logFile, 'a');
     fs.writeSync(out, `${RUN_MARKER} kafka.Kafka ${KAFKA_VERSION} on ${HOST}:${port} at ${new Date().toISOString()}\n`);
     try {
+      // Its own process group: a Ctrl-C in the terminal (or `timeout`'s group signal) must not stop
+      // the broker under the services; whoever started it stops it (stop(), the exit hook, the CLI's
+      // signal handlers) after the services have committed and left.
       child = spawn(javaBin(), [...JVM_OPTS, ...cds.flags, ...log4j, '-cp', cp, 'kafka.Kafka', propsFile], {
         cwd: dir,
         stdio: ['ignore', out, out],
+        detached: true,
       });
     } finally {
       fs.closeSync(out);
