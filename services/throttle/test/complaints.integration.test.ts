@@ -6,8 +6,9 @@ import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { Admin, Kafka, Producer } from 'kafkajs';
 import { TOPIC_ENV } from '@mta/config';
-import { AttemptCodec, MtaEventCodec, type Attempt, type Delivery, type MtaEvent, type QueuedMessage, type Topics } from '@mta/contracts';
+import { AttemptCodec, MtaEventCodec, type Attempt, type Delivery, type MtaEvent, type Topics } from '@mta/contracts';
 import { collect, freshTopics, startService, testKafka, until, type ServiceProcess } from '@mta/testkit';
+import { queued } from './support/queued.ts';
 
 /**
  * Complaints through Kafka: the classifier's complaint events on mta.events feed the complaint
@@ -51,20 +52,6 @@ after(async () => {
   await admin.disconnect();
 });
 
-const queued = (): QueuedMessage => ({
-  v: 1,
-  messageId: `q-${randomUUID()}`,
-  deliveryId: 'd1',
-  from: 'news@brand.example',
-  mailFrom: 'bounce@brand.example',
-  to: `user@${DOMAIN}`,
-  recipientDomain: DOMAIN,
-  content: { kind: 'structured', subject: 's', text: 't' },
-  acceptedAt: new Date().toISOString(),
-  validUntil: new Date(Date.now() + 3600_000).toISOString(),
-  attempt: 1,
-});
-
 const delivered = (): Attempt => {
   const now = new Date().toISOString();
   return {
@@ -88,7 +75,7 @@ test('complaints on mta.events drive the lane\'s complaint ratio rule: throttle 
   const deliveries = await collect<Delivery>(kafka, topics.deliveries);
   const throttle = await startService('throttle', env);
   try {
-    await producer.send({ topic: topics.queue, messages: [{ key: DOMAIN, value: JSON.stringify(queued()) }] });
+    await producer.send({ topic: topics.queue, messages: [{ key: DOMAIN, value: JSON.stringify(queued(0, DOMAIN)) }] });
     await deliveries.until((r) => r.length >= 1); // the lane exists
     // deliveries until the lane has seen at least minSamples (sent until the learning stage has joined)
     const seen = await until('the lane to count 10 deliveries', async () => {

@@ -6,8 +6,9 @@ import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { Admin, Kafka, Producer } from 'kafkajs';
 import { TOPIC_ENV } from '@mta/config';
-import type { Delivery, QueuedMessage, Topics } from '@mta/contracts';
+import type { Delivery, Topics } from '@mta/contracts';
 import { collect, freshTopics, startDns, startService, testKafka, until, type FakeDns, type ServiceProcess } from '@mta/testkit';
+import { queued } from './support/queued.ts';
 
 /**
  * Two throttle instances in one group (MTA_THROTTLE_OWNERSHIP=site) on the real broker: the
@@ -26,20 +27,6 @@ const TOKEN = 'ownership-token';
 const SITE = 'aspmx.l.google.com';
 const DOMAINS = Array.from({ length: 8 }, (_, i) => `ws${i}.test`);
 const LANE = `-|${SITE}`;
-
-const queued = (i: number, domain: string): QueuedMessage => ({
-  v: 1,
-  messageId: `own-${i}-${randomUUID()}`,
-  deliveryId: 'd1',
-  from: 'news@brand.example',
-  mailFrom: 'bounce@brand.example',
-  to: `user${i}@${domain}`,
-  recipientDomain: domain,
-  content: { kind: 'structured', subject: 's', text: 't' },
-  acceptedAt: new Date().toISOString(),
-  validUntil: new Date(Date.now() + 3600_000).toISOString(),
-  attempt: 1,
-});
 
 type LaneView = { key: string; provider: string | null; state: string; lastChange: { reason: string } };
 async function lanes(t: ServiceProcess): Promise<LaneView[]> {

@@ -6,8 +6,9 @@ import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { Admin, Kafka, Producer } from 'kafkajs';
 import { TOPIC_ENV } from '@mta/config';
-import type { Attempt, Delivery, QueuedMessage, Topics } from '@mta/contracts';
+import type { Attempt, Delivery, Topics } from '@mta/contracts';
 import { collect, freshTopics, startDns, startService, testKafka, until, type FakeDns, type ServiceProcess } from '@mta/testkit';
+import { queued } from './support/queued.ts';
 
 /**
  * The throttle bundle on the real broker with a real DNS: lanes per site from MX, learning from
@@ -34,20 +35,6 @@ providers:
     automation:
       - { pattern: '4\\.7\\.28', trigger: immediate, action: lower-rate, factor: 0.5, durationS: 600 }
 `;
-
-const queued = (i: number, domain: string): QueuedMessage => ({
-  v: 1,
-  messageId: `m-${i}-${randomUUID()}`,
-  deliveryId: 'd1',
-  from: 'news@brand.example',
-  mailFrom: 'bounce@brand.example',
-  to: `user${i}@${domain}`,
-  recipientDomain: domain,
-  content: { kind: 'structured', subject: 's', text: 't' },
-  acceptedAt: new Date().toISOString(),
-  validUntil: new Date(Date.now() + 3600_000).toISOString(),
-  attempt: 1,
-});
 
 const attempt = (domain: string, response: string | undefined): Attempt => {
   const now = new Date().toISOString();
