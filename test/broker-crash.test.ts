@@ -17,6 +17,8 @@ import { DEFAULT_TOPICS } from '@mta/contracts';
 import { collect, SERVICES, startScriptedSink, startService, type ServiceProcess } from '@mta/testkit';
 // @ts-expect-error plain JS module without types (its JSDoc describes startKafka)
 import { startKafka as startKafkaUntyped } from '../deploy/kafka/local-kafka.mjs';
+// @ts-expect-error plain JS module without types (warmUpKafka(brokers): joins a group and commits once)
+import { warmUpKafka } from '../scripts/kafka-warm-up.mjs';
 
 interface LocalBroker {
   brokers: string;
@@ -37,6 +39,9 @@ test('kill -9 of the broker (and of the classifier) while retries wait on the de
   const diag = (m: string) => t.diagnostic(m);
   let broker = await startKafka({ dataDir, log: diag });
   const { port, controllerPort } = broker;
+  // As `npm start` and `npm test` do on a new broker: load the group coordinator before the
+  // services join (what this test is about is the crash below, not a broker's first minute).
+  await (warmUpKafka as (brokers: string) => Promise<void>)(broker.brokers);
   const kafka = new Kafka({ clientId: 'broker-crash-test', brokers: [broker.brokers], logLevel: logLevel.NOTHING });
   // flaky1-*: greylisted on the first attempt, accepted on the second.
   const sink = await startScriptedSink((address, nth) => (nth <= 1 ? GREYLISTED : undefined));
@@ -104,6 +109,10 @@ test('kill -9 of the broker (and of the classifier) while retries wait on the de
     }
     const codes = await Promise.all(services.splice(0).map((s) => s.stop()));
     assert.deepEqual(codes, SERVICES.map(() => 0), 'every service rode out the broker crash and exits 0 on SIGTERM');
+  } catch (err) {
+    // What the services said is the first thing to read when this fails.
+    for (const s of services) diag(`--- ${s.name} output ---\n${s.output.join('')}`);
+    throw err;
   } finally {
     await Promise.all(services.map((s) => s.stop('SIGKILL')));
     await status?.stop();

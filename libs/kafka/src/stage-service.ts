@@ -21,6 +21,8 @@ export interface StageServiceParts {
   handle: Handler;
   /** Extra fields for /readyz. */
   details?(): Record<string, unknown>;
+  /** False while the parts' own start-up runs (e.g. state being replayed): /readyz answers 503 until then. */
+  ready?(): boolean;
   /** Runs after the stage stopped (close pools, timers). */
   close?(): Promise<void>;
   /** Logged once consuming: what this instance does. */
@@ -90,7 +92,7 @@ export async function runStageService(opts: {
       ctx.log.info({ topic: opts.inputTopic, brokers: config.kafkaBrokers, ...parts.describe }, `${opts.service} consuming`);
       const s = stage;
       return {
-        readiness: () => ({ ready: s.ready && extras.every((x) => x.ready), details: { inFlight: s.inFlightCount, ...parts.details?.() } }),
+        readiness: () => ({ ready: s.ready && extras.every((x) => x.ready) && (parts.ready?.() ?? true), details: { inFlight: s.inFlightCount, ...parts.details?.() } }),
         stop: async () => {
           await Promise.all([s.stop(config.shutdownTimeoutMs), ...extras.map((x) => x.stop(config.shutdownTimeoutMs))]);
           await parts.close?.();

@@ -107,6 +107,7 @@ await runStageService({
         : undefined;
     const admin = kafka.admin();
     // Learned state first, so no lane starts from scratch; then the learning stage.
+    let started = false;
     const ready = (async () => {
       await admin.connect();
       const n = await topicState.start(admin);
@@ -115,8 +116,15 @@ await runStageService({
       log.info({ records: n, topic: topics.shaping }, 'shaping state replayed');
       await learn.start();
       await siteLanes?.start();
+      started = true;
     })();
-    ready.catch((err: Error) => log.error({ err: err.message }, 'shaping state / learning stage failed to start'));
+    // The lanes wait for this: if it cannot start (kafkajs gave up its retries), holding the queue
+    // forever behind a 200 /readyz would be a silent stall. Exit instead, as a failed start does, so
+    // that the supervisor restarts the throttle; nothing was committed for the records it held.
+    ready.catch((err: Error) => {
+      log.fatal({ err: err.stack }, 'shaping state / learning stage failed to start; exiting so that the throttle is restarted');
+      process.exit(1);
+    });
     const sweeper = setInterval(() => {
       limiter.sweep();
       slots.sweep();
@@ -126,7 +134,9 @@ await runStageService({
       // mta.queue is keyed by recipient domain: one domain's backlog never takes every in-flight
       // slot (with per-site ownership the lanes' stage does the same per site, below).
       ...(siteLanes ? {} : { laneOf: keyOf }),
-      details: () => ({ waiting: limiter.waiting, lanes: shaper.lanes.size, learning: learn.ready, ownership: config.ownership, ...(siteLanes ? { siteLanes: siteLanes.ready } : {}) }),
+      // Not ready until the lanes can run: learned state replayed, learning (and lanes') stage joined.
+      ready: () => started && learn.ready && (siteLanes?.ready ?? true),
+      details: () => ({ started, waiting: limiter.waiting, lanes: shaper.lanes.size, learning: learn.ready, ownership: config.ownership, ...(siteLanes ? { siteLanes: siteLanes.ready } : {}) }),
       close: async () => {
         clearInterval(sweeper);
         await siteLanes?.stop(2000).catch(() => undefined);

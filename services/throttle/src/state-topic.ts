@@ -20,6 +20,8 @@ export class StateTopic {
   private pending = new Map<string, StateRecord>();
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | undefined;
+  /** State records applied so far. */
+  private count = 0;
 
   constructor(
     kafka: Kafka,
@@ -37,12 +39,28 @@ export class StateTopic {
 
   /** Connects and replays the topic up to its current end (bounded by timeoutMs). Returns the records read. */
   async start(admin: { fetchTopicOffsets(topic: string): Promise<{ partition: number; high: string }[]> }, timeoutMs = 30_000): Promise<number> {
+    // One bound for the whole replay (connecting and joining included, which on a broker that is
+    // starting can take long): past it the lanes start from what was read, and records still
+    // arriving are applied as they come.
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((r) => (timer = setTimeout(() => r('late'), timeoutMs)));
+    const replay = this.replay(admin);
+    const first = await Promise.race([replay, late]);
+    clearTimeout(timer);
+    if (first === 'late') {
+      this.log.warn({ topic: this.topic, timeoutMs, records: this.count }, 'shaping state not fully replayed in time; starting anyway');
+      replay.catch((err: Error) => this.log.error({ topic: this.topic, err: err.message }, 'shaping state replay failed after the lanes started'));
+    }
+    this.timer = setInterval(() => void this.flush(), this.flushMs);
+    return first === 'late' ? this.count : first;
+  }
+
+  private async replay(admin: { fetchTopicOffsets(topic: string): Promise<{ partition: number; high: string }[]> }): Promise<number> {
     await this.producer.connect();
     await this.consumer.connect();
     await this.consumer.subscribe({ topic: this.topic, fromBeginning: true });
     const ends = new Map((await admin.fetchTopicOffsets(this.topic)).map((o) => [o.partition, BigInt(o.high)]));
     const reached = new Map<number, bigint>();
-    let count = 0;
     let caughtUp!: () => void;
     const done = new Promise<void>((r) => (caughtUp = r));
     const check = () => {
@@ -56,7 +74,7 @@ export class StateTopic {
         if (message.value) {
           try {
             this.onRecord(JSON.parse(message.value.toString()) as StateRecord);
-            count++;
+            this.count++;
           } catch {
             /* not ours */
           }
@@ -65,14 +83,8 @@ export class StateTopic {
       },
     });
     check();
-    const t = setTimeout(() => {
-      this.log.warn({ topic: this.topic }, 'shaping state not fully replayed in time; starting anyway');
-      caughtUp();
-    }, timeoutMs);
     await done;
-    clearTimeout(t);
-    this.timer = setInterval(() => void this.flush(), this.flushMs);
-    return count;
+    return this.count;
   }
 
   write(r: StateRecord): void {
