@@ -111,7 +111,8 @@ await runStageService({
     const ready = (async () => {
       await admin.connect();
       const n = await topicState.start(admin);
-      await admin.disconnect();
+      // A replay that outlived its bound still needs the admin client (the topic's end offsets).
+      void topicState.replayed.then(() => admin.disconnect().catch(() => undefined));
       state = topicState;
       log.info({ records: n, topic: topics.shaping }, 'shaping state replayed');
       await learn.start();

@@ -22,6 +22,8 @@ export class StateTopic {
   private flushing: Promise<void> | undefined;
   /** State records applied so far. */
   private count = 0;
+  /** Settles when the replay started by start() has finished or failed (it may outlive start()). */
+  replayed: Promise<void> = Promise.resolve();
 
   constructor(
     kafka: Kafka,
@@ -37,7 +39,10 @@ export class StateTopic {
     this.producer = kafka.producer({ allowAutoTopicCreation: false });
   }
 
-  /** Connects and replays the topic up to its current end (bounded by timeoutMs). Returns the records read. */
+  /**
+   * Connects and replays the topic up to its current end, bounded by timeoutMs. Returns the records
+   * read. `admin` is used until `replayed` settles.
+   */
   async start(admin: { fetchTopicOffsets(topic: string): Promise<{ partition: number; high: string }[]> }, timeoutMs = 30_000): Promise<number> {
     // One bound for the whole replay (connecting and joining included, which on a broker that is
     // starting can take long): past it the lanes start from what was read, and records still
@@ -45,6 +50,10 @@ export class StateTopic {
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<'late'>((r) => (timer = setTimeout(() => r('late'), timeoutMs)));
     const replay = this.replay(admin);
+    this.replayed = replay.then(
+      () => undefined,
+      () => undefined,
+    );
     const first = await Promise.race([replay, late]);
     clearTimeout(timer);
     if (first === 'late') {
