@@ -1,4 +1,5 @@
 import type { TlsInfo } from '@mta/contracts';
+import { deadlineTimer } from '@mta/retry';
 import SMTPConnection from 'nodemailer/lib/smtp-connection';
 import type { Context } from '@opentelemetry/api';
 import { CommandLog, type CommandObserver } from './smtp-commands.ts';
@@ -92,9 +93,6 @@ function smtpError(message: string, fields: { code: string; command?: string; re
   return Object.assign(new Error(message), fields);
 }
 
-/** The longest delay setTimeout takes (a longer one fires at once). */
-const MAX_TIMER_MS = 2 ** 31 - 1;
-
 /** A message that left a pool's queue unsent because its validity period had ended. */
 const validityError = (notAfter: number): NodemailerError =>
   smtpError(`not sent: validity period ended at ${new Date(notAfter).toISOString()} while waiting for a connection`, { code: 'EEXPIRED', command: 'CONN' });
@@ -151,10 +149,9 @@ export class SmtpPool {
       this.inFlight++;
       const deadline = this.opts.messageTimeoutMs;
       if (deadline > 0) job.timer = setTimeout(() => this.expire(job), deadline);
-      // A timer cannot wait longer than 2^31-1 ms (~24.8 days; validity is capped at 84 h): a later
-      // end is still checked when the job is taken from the queue (nextJob).
-      const untilEnd = message.notAfter === undefined ? undefined : Math.max(0, message.notAfter - Date.now());
-      if (untilEnd !== undefined && untilEnd <= MAX_TIMER_MS) job.expiry = setTimeout(() => this.validityEnded(job), untilEnd);
+      // An end beyond a timer's reach (deadlineTimer) is still checked when the job is taken from
+      // the queue (nextJob).
+      if (message.notAfter !== undefined) job.expiry = deadlineTimer(message.notAfter, () => this.validityEnded(job));
       this.queue.push(job);
       this.process();
     });

@@ -1,7 +1,5 @@
+import { deadlineTimer } from '@mta/retry';
 import { refill, take, type Bucket } from './token-bucket.ts';
-
-/** The longest delay setTimeout takes (a longer one fires at once). */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** A waiter's deadline (its message's validity end) passed before its token came. */
 export class WaitExpired extends Error {
@@ -47,25 +45,30 @@ export class Limiter {
     }
     const l = lane;
     return new Promise<void>((resolve, reject) => {
-      // A timer cannot wait longer than 2^31-1 ms (~24.8 days; validity is capped at 84 h): such a
-      // waiter has no deadline timer (the throttle still checks the validity once released).
-      if (deadline === undefined || deadline - this.now() > MAX_TIMER_MS) {
+      if (deadline === undefined) {
         l.waiters.push({ resolve, reject });
       } else {
+        // No timer for a deadline beyond a timer's reach (deadlineTimer): the throttle still
+        // checks the validity once the message is released.
+        let timer: NodeJS.Timeout | undefined;
         const waiter = {
           resolve: () => (clearTimeout(timer), resolve()),
           reject: (err: Error) => (clearTimeout(timer), reject(err)),
         };
-        const timer = setTimeout(() => {
-          const at = l.waiters.indexOf(waiter);
-          if (at < 0) return;
-          l.waiters.splice(at, 1);
-          if (l.waiters.length === 0 && l.timer) {
-            clearTimeout(l.timer); // nobody left to wake
-            l.timer = undefined;
-          }
-          reject(new WaitExpired());
-        }, Math.max(0, deadline - this.now()));
+        timer = deadlineTimer(
+          deadline,
+          () => {
+            const at = l.waiters.indexOf(waiter);
+            if (at < 0) return;
+            l.waiters.splice(at, 1);
+            if (l.waiters.length === 0 && l.timer) {
+              clearTimeout(l.timer); // nobody left to wake
+              l.timer = undefined;
+            }
+            reject(new WaitExpired());
+          },
+          this.now(),
+        );
         l.waiters.push(waiter);
       }
       this.schedule(key, l);
