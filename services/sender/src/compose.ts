@@ -140,10 +140,9 @@ export async function messageBytes(c: Composed): Promise<Buffer> {
     disableFileAccess: true,
     disableUrlAccess: true,
   }).compile();
-  const body = cached;
-  if (body) {
+  if (cached) {
     hits++;
-    return Buffer.concat([Buffer.from(root.buildHeaders() + '\r\n\r\n', 'utf8'), body]);
+    return Buffer.concat([Buffer.from(root.buildHeaders() + '\r\n\r\n', 'utf8'), cached]);
   }
   let built: (() => void) | undefined;
   if (key && !building.has(key)) building.set(key, new Promise<void>((r) => (built = r)));

@@ -50,10 +50,7 @@ export class StateTopic {
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<'late'>((r) => (timer = setTimeout(() => r('late'), timeoutMs)));
     const replay = this.replay(admin);
-    this.replayed = replay.then(
-      () => undefined,
-      () => undefined,
-    );
+    this.replayed = replay.catch(() => undefined);
     const first = await Promise.race([replay, late]);
     clearTimeout(timer);
     if (first === 'late') {
@@ -61,10 +58,10 @@ export class StateTopic {
       replay.catch((err: Error) => this.log.error({ topic: this.topic, err: err.message }, 'shaping state replay failed after the lanes started'));
     }
     this.timer = setInterval(() => void this.flush(), this.flushMs);
-    return first === 'late' ? this.count : first;
+    return this.count;
   }
 
-  private async replay(admin: { fetchTopicOffsets(topic: string): Promise<{ partition: number; high: string }[]> }): Promise<number> {
+  private async replay(admin: { fetchTopicOffsets(topic: string): Promise<{ partition: number; high: string }[]> }): Promise<void> {
     await this.producer.connect();
     await this.consumer.connect();
     await this.consumer.subscribe({ topic: this.topic, fromBeginning: true });
@@ -93,7 +90,6 @@ export class StateTopic {
     });
     check();
     await done;
-    return this.count;
   }
 
   write(r: StateRecord): void {
