@@ -50,6 +50,8 @@ await Promise.all(
         entryPoints: [`${root}libs/kafka/src/kafkajs-patch-entry.ts`],
         outfile: `${root}services/${s}/dist/kafkajs-patch.cjs`,
         bundle: true,
+        // a native addon: loaded from node_modules at run time (kafkajs-patch.ts falls back to JS)
+        external: ['@node-rs/crc32'],
         platform: 'node',
         format: 'cjs',
         target: 'node20',

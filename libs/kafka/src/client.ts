@@ -2,6 +2,7 @@ import { Kafka, logLevel, type LogEntry } from 'kafkajs';
 import { patchKafkajsIdleLoop } from './kafkajs-patch.ts';
 import { patchKafkajsEncoder, patchKafkajsRecordEncoder } from './kafkajs-encoder.ts';
 import { patchKafkajsRecordDecoder } from './kafkajs-decoder.ts';
+import { patchKafkajsProduceRequest } from './kafkajs-produce.ts';
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
 // kafkajs's idle timer loop (kafkajs-patch.ts), for every process that loads @mta/kafka: bundles and tsx alike.
@@ -11,6 +12,7 @@ patchKafkajsIdleLoop(import.meta.url);
 // apply it first thing (dist/kafkajs-patch.cjs), this covers tsx processes (tests, benches).
 patchKafkajsEncoder(import.meta.url);
 patchKafkajsRecordEncoder(import.meta.url);
+patchKafkajsProduceRequest(import.meta.url);
 patchKafkajsRecordDecoder(import.meta.url);
 
 export interface LogSink {

@@ -3,9 +3,12 @@
 import { patchKafkajsCrc32c, patchKafkajsMurmur2 } from './kafkajs-patch.ts';
 import { patchKafkajsEncoder, patchKafkajsRecordEncoder } from './kafkajs-encoder.ts';
 import { patchKafkajsRecordDecoder } from './kafkajs-decoder.ts';
+import { patchKafkajsProduceRequest, patchKafkajsRequestFrame } from './kafkajs-produce.ts';
 
 patchKafkajsCrc32c(__filename);
 patchKafkajsMurmur2(__filename);
 patchKafkajsEncoder(__filename);
 patchKafkajsRecordEncoder(__filename);
+patchKafkajsProduceRequest(__filename);
+patchKafkajsRequestFrame(__filename);
 patchKafkajsRecordDecoder(__filename);

@@ -43,7 +43,28 @@ import { crc32c } from './crc32c.ts';
 import { murmur2 } from './murmur2.ts';
 
 export function patchKafkajsCrc32c(from: string): boolean {
-  return preload(from, 'kafkajs/src/protocol/recordBatch/crc32C/index.js', crc32c);
+  return preload(from, 'kafkajs/src/protocol/recordBatch/crc32C/index.js', fastCrc32c(from));
+}
+
+/**
+ * The fastest CRC-32C at hand: @node-rs/crc32's (native, SSE4.2/SIMD: ~1.9 µs for 5 KB against
+ * ~9 µs for slicing-by-8 here) when its prebuilt binary loads and gives the standard check
+ * value, else crc32c.ts. `MTA_KAFKAJS_CRC=js` forces crc32c.ts.
+ */
+export function fastCrc32c(from: string): (buf: Uint8Array) => number {
+  if (process.env.MTA_KAFKAJS_CRC !== 'js') {
+    try {
+      const native = (createRequire(from)('@node-rs/crc32') as { crc32c(b: Uint8Array): number }).crc32c;
+      if (native(Buffer.from('123456789')) === 0xe3069283) {
+        return function crc32cNative(buf: Uint8Array): number {
+          return native(buf);
+        };
+      }
+    } catch {
+      // no prebuilt binary for this platform: the JS one
+    }
+  }
+  return crc32c;
 }
 
 /**

@@ -1,5 +1,6 @@
 export * from './logger.ts';
 export * from './metrics.ts';
+export * from './attributes.ts';
 export * from './http.ts';
 export * from './runtime.ts';
 export * from './stage-metrics.ts';

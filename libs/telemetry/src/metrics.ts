@@ -2,6 +2,7 @@ import { metrics, type Meter } from '@opentelemetry/api';
 import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
+import { patchAttributeHash } from './attributes.ts';
 
 export interface Metrics {
   meter: Meter;
@@ -15,6 +16,7 @@ export interface Metrics {
  * `@opentelemetry/api` and read by a Prometheus reader that serves `/metrics` (no own server).
  */
 export function createMetrics(service: string): Metrics {
+  patchAttributeHash(); // before the provider builds its attribute maps (attributes.ts)
   const exporter = new PrometheusExporter({ preventServerStart: true });
   const provider = new MeterProvider({ readers: [exporter], resource: resourceFromAttributes({ 'service.name': `mta-${service}`, 'service.namespace': 'mta' }) });
   metrics.setGlobalMeterProvider(provider);

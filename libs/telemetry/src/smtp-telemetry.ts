@@ -1,5 +1,6 @@
 import { SpanStatusCode, trace, type Attributes, type Context, type Meter } from '@opentelemetry/api';
 import { withSpan } from './span.ts';
+import { attributeSet } from './attributes.ts';
 
 /**
  * Steps of one SMTP delivery, each timed and traced on its own: `dns` (MX, MTA-STS), `send` (one
@@ -59,6 +60,8 @@ export function smtpTelemetry(meter: Meter): SmtpTelemetry {
     advice: { explicitBucketBoundaries: SMTP_SECONDS_BUCKETS },
   });
   const deliveries = meter.createCounter('mta_deliveries', { description: 'Delivery attempts, by receiving site, source IP and outcome.' });
+  const phaseAttrs = attributeSet('phase', 'site', 'outcome');
+  const deliveryAttrs = attributeSet('site', 'source_ip', 'outcome');
   return {
     async phase(phase, site, fn, attributes = {}) {
       const t0 = performance.now();
@@ -69,12 +72,12 @@ export function smtpTelemetry(meter: Meter): SmtpTelemetry {
         outcome = 'error';
         throw err;
       } finally {
-        seconds.record((performance.now() - t0) / 1000, { phase, site, outcome });
+        seconds.record((performance.now() - t0) / 1000, phaseAttrs(phase, site, outcome));
       }
     },
     command(c) {
       const site = c.site ?? 'unknown';
-      seconds.record(Math.max(0, c.end - c.start) / 1000, { phase: c.phase, site, outcome: c.ok ? 'ok' : 'error' });
+      seconds.record(Math.max(0, c.end - c.start) / 1000, phaseAttrs(c.phase, site, c.ok ? 'ok' : 'error'));
       if (!c.ctx || !trace.getSpan(c.ctx)?.isRecording()) return;
       const attributes: Attributes = { 'smtp.command': c.command };
       if (c.code !== undefined) attributes['smtp.reply.code'] = c.code;
@@ -84,7 +87,7 @@ export function smtpTelemetry(meter: Meter): SmtpTelemetry {
       span.end(c.end);
     },
     delivery(site, sourceIp, outcome) {
-      deliveries.add(1, { site, source_ip: sourceIp ?? 'default', outcome });
+      deliveries.add(1, deliveryAttrs(site, sourceIp ?? 'default', outcome));
     },
   };
 }

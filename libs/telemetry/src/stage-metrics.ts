@@ -1,4 +1,5 @@
 import type { Meter } from '@opentelemetry/api';
+import { attributeSet } from './attributes.ts';
 
 /** What a running stage can tell about itself when metrics are collected. */
 export interface StageGauges {
@@ -29,9 +30,10 @@ export function stageMetrics(meter: Meter, gauges: StageGauges) {
     .addCallback((r) => {
       for (const l of gauges.lag()) r.observe(l.lag, { topic: l.topic, partition: String(l.partition) });
     });
+  const topicAttrs = attributeSet('topic');
   return {
-    consumed: (topic: string, n: number) => consumed.add(n, { topic }),
-    produced: (topic: string, n: number) => produced.add(n, { topic }),
+    consumed: (topic: string, n: number) => consumed.add(n, topicAttrs(topic)),
+    produced: (topic: string, n: number) => produced.add(n, topicAttrs(topic)),
     handlerError: () => handlerErrors.add(1),
   };
 }

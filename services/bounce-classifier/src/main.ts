@@ -1,6 +1,6 @@
 import { loadConfigOrExit, topicsOf } from '@mta/config';
 import { runStageService } from '@mta/kafka';
-import { createLogger } from '@mta/telemetry';
+import { attributeSet, createLogger } from '@mta/telemetry';
 import { classifierKeys } from './config.ts';
 import { createClassifierHandler } from './handler.ts';
 import { startIntake } from './listener/start.ts';
@@ -21,13 +21,14 @@ await runStageService({
   deadLetterTopic: topics.deadLetter,
   setup({ metrics, log: stageLog }) {
     const outcomes = metrics.meter.createCounter('mta_attempt_outcomes', { description: 'Attempts qualified, by event, bounce class and category.' });
+    const outcomeAttrs = attributeSet('event', 'bounce_class', 'category');
     intake?.setMetrics(metrics.meter);
     const retries = buildRetries(config, topics, { metrics, log: stageLog });
     return {
       handle: createClassifierHandler({
         topics,
         rules: () => rules.current(),
-        onClassified: (e) => outcomes.add(1, { event: e.event, bounce_class: String(e.failure?.bounceClass ?? ''), category: e.failure?.category ?? '' }),
+        onClassified: (e) => outcomes.add(1, outcomeAttrs(e.event, String(e.failure?.bounceClass ?? ''), e.failure?.category ?? '')),
         retry: retries.scheduler,
       }),
       extraStages: [retries.stage],

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { loadConfigOrExit, topicsOf } from '@mta/config';
 import { createKafka, runStageService } from '@mta/kafka';
+import { attributeSet } from '@mta/telemetry';
 import { feedbackKeys } from './config.ts';
 import { createFeedbackHandler } from './handler.ts';
 import { startKpiPublisher } from './kpi-publisher.ts';
@@ -24,6 +25,7 @@ await runStageService({
   setup({ log, metrics }) {
     const m = metrics.meter;
     const published = m.createCounter('mta_status_published', { description: 'Status records published to Campaign, by status and event.' });
+    const publishedAttrs = attributeSet('status', 'event');
     const snapshots = m.createCounter('mta_kpi_snapshots_published', { description: 'Delivery KPI snapshots published.' });
     const malformed = m.createCounter('mta_feedback_status_malformed', { description: 'Records of the status topic that are not StatusRecord v1 (skipped).' });
     m.createObservableGauge('mta_feedback_messages_tracked', { description: 'Messages whose state is in memory.' }).addCallback((r) => r.observe(store.size));
@@ -54,7 +56,7 @@ await runStageService({
       process.exit(1);
     });
     return {
-      handle: createFeedbackHandler({ topics, store, rebuilt, onPublished: (status, event) => published.add(1, { status, event }) }),
+      handle: createFeedbackHandler({ topics, store, rebuilt, onPublished: (status, event) => published.add(1, publishedAttrs(status, event)) }),
       details: () => ({ rebuilt: tail?.isCaughtUp ?? false, tracked: store.size, evicted: store.evicted, deliveries: view.deliveryCount, statusApplied: view.applied }),
       close: async () => {
         // The stage has flushed its status records; let the tail read them so the last snapshot is current.

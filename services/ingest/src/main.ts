@@ -1,5 +1,6 @@
 import { loadConfigOrExit, topicsOf } from '@mta/config';
 import { createKafka, rebuildSeenWindow, runStageService, SeenWindow } from '@mta/kafka';
+import { attributeSet } from '@mta/telemetry';
 import { acceptedId } from './rebuild.ts';
 import { ingestKeys } from './config.ts';
 import { createIngestHandler } from './handler.ts';
@@ -14,6 +15,7 @@ await runStageService({
   deadLetterTopic: topics.deadLetter,
   setup({ metrics, log }) {
     const accepted = metrics.meter.createCounter('mta_ingest_accepted', { description: 'Requests accepted; capped=true when validity was cut to the cap.' });
+    const cappedAttrs = attributeSet('capped');
     const rejected = metrics.meter.createCounter('mta_ingest_rejected', { description: 'Requests rejected, by error code.' });
     const duplicates = metrics.meter.createCounter('mta_ingest_duplicates', { description: 'Repeated messageIds dropped inside the dedupe window.' });
     const seen = new SeenWindow(config.dedupeWindowEntries, config.dedupeWindowHours * 3600_000);
@@ -41,7 +43,7 @@ await runStageService({
         topics,
         validation: { maxMessageBytes: config.maxMessageBytes, validityCapMs: config.validityCapHours * 3600_000 },
         seen,
-        onAccepted: (capped) => accepted.add(1, { capped: String(capped) }),
+        onAccepted: (capped) => accepted.add(1, cappedAttrs(String(capped))),
         onRejected: (code) => rejected.add(1, { code }),
         onDuplicate: () => duplicates.add(1),
       });

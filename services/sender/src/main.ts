@@ -1,6 +1,6 @@
 import { commonKeys, loadConfigOrExit, topicsOf } from '@mta/config';
 import { runStageService } from '@mta/kafka';
-import { smtpTelemetry } from '@mta/telemetry';
+import { attributeSet, smtpTelemetry } from '@mta/telemetry';
 import { senderKeys } from './config.ts';
 import { buildSender } from './sender.ts';
 
@@ -17,14 +17,16 @@ await runStageService({
     const duplicates = metrics.meter.createCounter('mta_sender_duplicates', { description: 'Replayed deliveries skipped because they were already delivered.' });
     const latency = metrics.meter.createHistogram('mta_sender_smtp_seconds', { description: 'Time of one delivery attempt (DNS + SMTP).', unit: 's' });
     const smtp = smtpTelemetry(metrics.meter);
+    const attemptAttrs = attributeSet('outcome', 'via');
+    const outcomeAttrs = attributeSet('outcome');
     const sender = buildSender(config, {
       topics,
       step: (phase, site, fn, attributes) => smtp.phase(phase, site, fn, attributes),
       observer: (c) => smtp.command(c),
       onAttempt: (a) => {
-        attempts.add(1, { outcome: a.outcome, via: a.route?.via ?? 'none' });
+        attempts.add(1, attemptAttrs(a.outcome, a.route?.via ?? 'none'));
         smtp.delivery(a.route?.site ?? 'none', a.route?.sourceIp, a.outcome);
-        latency.record((Date.parse(a.finishedAt) - Date.parse(a.startedAt)) / 1000, { outcome: a.outcome });
+        latency.record((Date.parse(a.finishedAt) - Date.parse(a.startedAt)) / 1000, outcomeAttrs(a.outcome));
       },
       onDuplicate: () => duplicates.add(1),
       onWarning: (message) => log.warn(message),

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { loadConfigOrExit, topicsOf } from '@mta/config';
+import { attributeSet } from '@mta/telemetry';
 import { createKafka, runStageService, Stage } from '@mta/kafka';
 import { adminRoutes } from './admin.ts';
 import { throttleKeys } from './config.ts';
@@ -54,6 +55,7 @@ await runStageService({
     const released = metrics.meter.createCounter('mta_throttle_released', { description: 'Messages released to the sender.' });
     const expired = metrics.meter.createCounter('mta_throttle_expired', { description: 'Messages whose validity ended while waiting.' });
     const signals = metrics.meter.createCounter('mta_throttle_signals', { description: 'Attempts seen by the shaper, by signal kind.' });
+    const signalAttrs = attributeSet('kind');
     const changes = metrics.meter.createCounter('mta_throttle_lane_changes', { description: 'Lane limit changes (adaptation, automation, operator).' });
     countChange = () => changes.add(1);
     metrics.meter
@@ -81,7 +83,7 @@ await runStageService({
       // Not on the message path: fuller, fewer fetches of these small records (every 500 ms at
       // most instead of 100 ms) cost less per record; lanes learn 0.4 s later at worst.
       fetchMaxWaitMs: 500,
-      handle: createLearnHandler({ shaper, sites, pools: (config.ipPools?.size ?? 0) > 0, eventsTopic: topics.events, onSignal: (kind) => signals.add(1, { kind }), settle: (key) => slots.settle(key) }),
+      handle: createLearnHandler({ shaper, sites, pools: (config.ipPools?.size ?? 0) > 0, eventsTopic: topics.events, onSignal: (kind) => signals.add(1, signalAttrs(kind)), settle: (key) => slots.settle(key) }),
     });
     // The lanes wait for the learned state to be replayed, so that no lane starts from scratch.
     const lanesHandler: typeof handler = async (rec) => {

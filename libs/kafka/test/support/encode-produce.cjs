@@ -25,9 +25,19 @@ const requests = [
   ],
 ];
 
+// Transactional and idempotent fields, a timestamp given as a string (kafkajs's own encoder takes
+// that one), and a compressed batch (kafkajs's own encoder as well).
+const Long = require('kafkajs/src/utils/long.js');
+const variants = [
+  ...requests.map((topicData) => ({ topicData, transactionalId: null, producerId: -1, producerEpoch: 0, compression: 0 })),
+  { topicData: [{ topic: 'tx', partitions: [{ partition: 3, firstSequence: 7, messages: messages.slice(0, 4) }, { partition: 4, firstSequence: 0, messages: messages.slice(4) }] }], transactionalId: 'tx-ünï', producerId: Long.fromValue('81985529216486895'), producerEpoch: 3, compression: 0 },
+  { topicData: [{ topic: 's', partitions: [{ partition: 0, messages: [{ key: 'a', value: 'b', timestamp: String(t0) }, { key: 'c', value: 'd', timestamp: t0 + 9 }] }] }], transactionalId: null, producerId: -1, producerEpoch: 0, compression: 0 },
+  { topicData: [{ topic: 'z', partitions: [{ partition: 2, messages: messages.slice(0, 5) }] }], transactionalId: null, producerId: -1, producerEpoch: 0, compression: 1 },
+];
+
 (async () => {
-  for (const topicData of requests) {
-    const request = produce({ acks: -1, timeout: 30000, compression: 0, topicData, transactionalId: null, producerId: -1, producerEpoch: 0 });
+  for (const { topicData, ...rest } of variants) {
+    const request = produce({ acks: -1, timeout: 30000, topicData, ...rest });
     const framed = await frame({ correlationId: 42, clientId: 'enc-test', request: { apiKey: 0, apiVersion: 3, encode: () => request.encode() } });
     console.log(framed.buffer.toString('hex'));
   }
