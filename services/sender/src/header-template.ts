@@ -116,17 +116,25 @@ function build(mail: Mail, baseBoundary: string): Template | null {
 /** Header names `encodeHeaderValue` treats apart (the other names take its generic text path). */
 const NAMED = /^(from|sender|to|cc|bcc|reply-to|message-id|in-reply-to|content-id|otp-token|references|date|content-type|content-disposition)$/i;
 const PRINTABLE = /^[\x20\x21\x23-\x7e]*$/; // printable ASCII without the double quote
+/**
+ * A bare lower-case address nodemailer writes as it is: a dot-atom of letters, digits, `_+-` and a
+ * host name of LDH labels without `--` (no A-label, nothing `domainToASCII` or punycode would
+ * change), so `_normalizeAddress` gives it back and `PLAIN_ADDRESS` keeps it without brackets.
+ */
+const LABEL = '[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?';
+const PLAIN_LOWER_ADDRESS = new RegExp(`^[a-z0-9_+-]+(?:\\.[a-z0-9_+-]+)*@${LABEL}(?:\\.${LABEL})+$`);
 
 /**
  * Values `encodeHeaderValue(key, value)` returns unchanged, known without calling it (nodemailer
  * 10's mime-node): on the generic path, text without control characters, `"`, non-ASCII or an
  * `=?` (`_encodeHeaderText` → `encodeWords`, which only encodes such text); a Message-ID already
- * in angle brackets without control characters. Anything else is asked of nodemailer itself.
+ * in angle brackets without control characters; a To that is a plain lower-case address. Anything else is asked of nodemailer itself.
  * The line is verbatim only when it is also shorter than 76 characters (`foldLines`).
  */
 function verbatim(key: string, value: string): boolean {
   if (!PRINTABLE.test(value)) return false;
   if (!NAMED.test(key)) return !value.includes('=?');
+  if (key === 'To') return PLAIN_LOWER_ADDRESS.test(value) && !value.includes('--');
   return key === 'Message-ID' && value.length >= 2 && value.startsWith('<') && value.endsWith('>');
 }
 
