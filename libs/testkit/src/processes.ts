@@ -30,7 +30,9 @@ export async function startService(name: ServiceName, env: Record<string, string
   // MTA_PROFILE_DIR=/tmp/prof writes a V8 CPU profile per service process (for `npm run bench`).
   const profile = process.env.MTA_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.MTA_PROFILE_DIR}`, `--cpu-prof-name=${name}.cpuprofile`] : [];
   // Services run from their bundles (scripts/build.mjs), as in production; npm test builds first.
-  const child = spawn(process.execPath, [...profile, '--enable-source-maps', `services/${name}/dist/main.mjs`], {
+  // BENCH_NODE_FLAGS: extra Node/V8 flags for the service processes (measuring flags with `npm run bench`).
+  const flags = (process.env.BENCH_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean);
+  const child = spawn(process.execPath, [...profile, ...flags, '--enable-source-maps', `services/${name}/dist/main.mjs`], {
     cwd: ROOT,
     env: { ...process.env, ...env, MTA_HTTP_PORT: String(port), LOG_LEVEL: env.LOG_LEVEL ?? 'warn' },
     stdio: ['ignore', 'pipe', 'pipe'],
