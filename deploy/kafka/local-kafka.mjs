@@ -63,9 +63,9 @@ const JVM_OPTS = [
   '-Djava.awt.headless=true',
 ];
 /** The broker's JVM options: LOCAL_KAFKA_JVM_OPTS (whitespace-separated) replaces the defaults. */
-function brokerJvmOpts() {
-  const custom = (process.env.LOCAL_KAFKA_JVM_OPTS ?? '').trim();
-  return custom ? custom.split(/\s+/) : JVM_OPTS;
+export function brokerJvmOpts(env = process.env) {
+  const custom = (env.LOCAL_KAFKA_JVM_OPTS ?? '').trim();
+  return custom ? custom.split(/\s+/) : [...JVM_OPTS];
 }
 // The one-shot storage format tool: small heap, quick JIT, serial GC.
 const TOOL_JVM_OPTS = ['-Xmx256m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', '-Djava.awt.headless=true'];

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import kafkajs from 'kafkajs';
-import { startKafka, loadDefaultTopics } from './local-kafka.mjs';
+import { brokerJvmOpts, startKafka, loadDefaultTopics } from './local-kafka.mjs';
 
 const { Kafka, logLevel } = kafkajs;
 
@@ -28,6 +28,9 @@ test('local KRaft broker: topics, produce/consume, clean stop', { timeout: 240_0
   try {
     assert.match(kafka.brokers, /^127\.0\.0\.1:\d+$/);
     assert.ok(alive(pid), 'broker process is running');
+    // The JVM options it runs with: serial GC and C1 only by default (docs/performance.md).
+    const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    for (const opt of brokerJvmOpts({})) assert.ok(cmdline.includes(opt), `broker runs with ${opt}`);
     assert.ok(fs.existsSync(dataDir), 'data dir exists while running');
 
     const client = new Kafka({ clientId: 'local-kafka-test', brokers: [kafka.brokers], logLevel: logLevel.NOTHING });
@@ -91,4 +94,12 @@ test('local KRaft broker: topics, produce/consume, clean stop', { timeout: 240_0
   }
   assert.equal(alive(pid), false, 'broker process is gone after stop()');
   assert.equal(fs.existsSync(dataDir), false, 'temp data dir removed after stop()');
+});
+
+test('broker JVM options: serial GC and C1 only by default; LOCAL_KAFKA_JVM_OPTS replaces them all', () => {
+  const defaults = brokerJvmOpts({});
+  assert.ok(defaults.includes('-XX:+UseSerialGC') && defaults.includes('-XX:TieredStopAtLevel=1'));
+  assert.ok(!defaults.some((o) => o.includes('G1')));
+  assert.deepEqual(brokerJvmOpts({ LOCAL_KAFKA_JVM_OPTS: '   ' }), defaults);
+  assert.deepEqual(brokerJvmOpts({ LOCAL_KAFKA_JVM_OPTS: ' -Xmx1g  -XX:+UseG1GC\t-XX:MaxGCPauseMillis=20 ' }), ['-Xmx1g', '-XX:+UseG1GC', '-XX:MaxGCPauseMillis=20']);
 });
