@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Kafka, logLevel, type Admin, type Consumer } from 'kafkajs';
+import { Kafka, logLevel, type Admin, type Consumer, type Producer } from 'kafkajs';
 import { DEFAULT_TOPICS, type Topics } from '@mta/contracts';
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
@@ -45,6 +45,36 @@ export async function freshTopics(admin: Admin, partitions = 3): Promise<Topics>
     if (Date.now() > deadline) throw new Error(`topics ${names.join(', ')} have no leaders after 30 s`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/** What most integration tests set up first: a client, a connected admin and producer, fresh topics. */
+export interface KafkaFixture {
+  kafka: Kafka;
+  admin: Admin;
+  producer: Producer;
+  topics: Topics;
+  /** Disconnects the producer, deletes the topics (best effort) and disconnects the admin. */
+  close(): Promise<void>;
+}
+
+export async function kafkaFixture(clientId: string, partitions = 3): Promise<KafkaFixture> {
+  const kafka = testKafka(clientId);
+  const admin = kafka.admin();
+  await admin.connect();
+  const topics = await freshTopics(admin, partitions);
+  const producer = kafka.producer();
+  await producer.connect();
+  return {
+    kafka,
+    admin,
+    producer,
+    topics,
+    close: async () => {
+      await producer.disconnect();
+      await admin.deleteTopics({ topics: Object.values(topics) }).catch(() => undefined);
+      await admin.disconnect();
+    },
+  };
 }
 
 export interface Collected<T> {

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { Admin, Kafka, Producer } from 'kafkajs';
 import { TOPIC_ENV } from '@mta/config';
 import { AttemptCodec, MtaEventCodec, type Attempt, type Delivery, type MtaEvent, type Topics } from '@mta/contracts';
-import { collect, freshTopics, startService, testKafka, until, type ServiceProcess } from '@mta/testkit';
+import { collect, startService, until, type ServiceProcess, kafkaFixture, type KafkaFixture } from '@mta/testkit';
 import { queued } from './support/queued.ts';
 
 /**
@@ -20,17 +20,14 @@ let kafka: Kafka;
 let admin: Admin;
 let producer: Producer;
 let topics: Topics;
+let fx: KafkaFixture;
 let env: Record<string, string>;
 const DOMAIN = 'complaints.test';
 const LANE = `-|${DOMAIN}`;
 
 before(async () => {
-  kafka = testKafka('throttle-complaints');
-  admin = kafka.admin();
-  await admin.connect();
-  topics = await freshTopics(admin, 3);
-  producer = kafka.producer();
-  await producer.connect();
+  fx = await kafkaFixture('throttle-complaints');
+  ({ kafka, admin, producer, topics } = fx);
   const dir = mkdtempSync(join(tmpdir(), 'throttle-complaints-'));
   writeFileSync(
     join(dir, 'rules.yaml'),
@@ -47,9 +44,7 @@ before(async () => {
 });
 
 after(async () => {
-  await producer.disconnect();
-  await admin.deleteTopics({ topics: Object.values(topics) }).catch(() => undefined);
-  await admin.disconnect();
+  await fx.close();
 });
 
 const delivered = (): Attempt => {

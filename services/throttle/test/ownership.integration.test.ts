@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { Admin, Kafka, Producer } from 'kafkajs';
 import { TOPIC_ENV } from '@mta/config';
 import type { Delivery, Topics } from '@mta/contracts';
-import { collect, freshTopics, startDns, startService, testKafka, until, type FakeDns, type ServiceProcess } from '@mta/testkit';
+import { collect, startDns, startService, until, type FakeDns, type ServiceProcess, kafkaFixture, type KafkaFixture } from '@mta/testkit';
 import { queued } from './support/queued.ts';
 
 /**
@@ -21,6 +21,7 @@ let kafka: Kafka;
 let admin: Admin;
 let producer: Producer;
 let topics: Topics;
+let fx: KafkaFixture;
 let dns: FakeDns;
 let env: Record<string, string>;
 const TOKEN = 'ownership-token';
@@ -38,12 +39,8 @@ async function lanes(t: ServiceProcess): Promise<LaneView[]> {
 const WAIT_MS = 60_000;
 
 before(async () => {
-  kafka = testKafka('throttle-own');
-  admin = kafka.admin();
-  await admin.connect();
-  topics = await freshTopics(admin, 3);
-  producer = kafka.producer();
-  await producer.connect();
+  fx = await kafkaFixture('throttle-own');
+  ({ kafka, admin, producer, topics } = fx);
   dns = await startDns(Object.fromEntries(DOMAINS.map((d) => [d, { mx: [{ exchange: SITE, priority: 10 }] }])));
   const dir = mkdtempSync(join(tmpdir(), 'throttle-own-'));
   writeFileSync(join(dir, 'rules.yaml'), 'defaults: { messagesPerSecond: 50 }\nproviders:\n  google: { match: [.google.com], messagesPerSecond: 40 }\n');
@@ -59,9 +56,7 @@ before(async () => {
 });
 
 after(async () => {
-  await producer.disconnect();
-  await admin.deleteTopics({ topics: Object.values(topics) }).catch(() => undefined);
-  await admin.disconnect();
+  await fx.close();
   await dns.close();
 });
 

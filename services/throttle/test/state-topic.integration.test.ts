@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { once } from 'node:events';
 import { Kafka, logLevel, type Admin, type Producer } from 'kafkajs';
-import { freshTopics, testKafka, until } from '@mta/testkit';
+import { until, kafkaFixture, type KafkaFixture } from '@mta/testkit';
 import type { Topics } from '@mta/contracts';
 import type { LogSink } from '@mta/kafka';
 import { StateTopic, type StateRecord } from '../src/state-topic.ts';
@@ -18,22 +18,18 @@ let kafka: Kafka;
 let admin: Admin;
 let producer: Producer;
 let topics: Topics;
+let fx: KafkaFixture;
 const logged: string[] = [];
 const log: LogSink = { info: () => {}, warn: (_f, m) => void logged.push(m), error: (_f, m) => void logged.push(m), debug: () => {} };
 const command = (n: number): StateRecord => ({ v: 1, kind: 'command', key: `cmd|site:s${n}.test`, action: 'resume', selector: { site: `s${n}.test` }, by: 'test', at: new Date(0).toISOString(), owner: 'test' });
 
 before(async () => {
-  kafka = testKafka('throttle-state-topic');
-  admin = kafka.admin();
-  await admin.connect();
-  topics = await freshTopics(admin, 3);
-  producer = kafka.producer();
-  await producer.connect();
+  fx = await kafkaFixture('throttle-state-topic');
+  ({ kafka, admin, producer, topics } = fx);
 });
 
 after(async () => {
-  await producer.disconnect();
-  await admin.disconnect();
+  await fx.close();
 });
 
 test('state topic: what was written before the start is applied before start() returns', async () => {

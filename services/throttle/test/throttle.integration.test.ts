@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { Admin, Kafka, Producer } from 'kafkajs';
 import { TOPIC_ENV } from '@mta/config';
 import type { Attempt, Delivery, Topics } from '@mta/contracts';
-import { collect, freshTopics, startDns, startService, testKafka, until, type FakeDns, type ServiceProcess } from '@mta/testkit';
+import { collect, startDns, startService, until, type FakeDns, type ServiceProcess, kafkaFixture, type KafkaFixture } from '@mta/testkit';
 import { queued } from './support/queued.ts';
 
 /**
@@ -18,6 +18,7 @@ let kafka: Kafka;
 let admin: Admin;
 let producer: Producer;
 let topics: Topics;
+let fx: KafkaFixture;
 let dns: FakeDns;
 let env: Record<string, string>;
 const TOKEN = 'secret-token';
@@ -62,12 +63,8 @@ async function lanes(t: ServiceProcess) {
 }
 
 before(async () => {
-  kafka = testKafka('throttle-it');
-  admin = kafka.admin();
-  await admin.connect();
-  topics = await freshTopics(admin, 3);
-  producer = kafka.producer();
-  await producer.connect();
+  fx = await kafkaFixture('throttle-it');
+  ({ kafka, admin, producer, topics } = fx);
   dns = await startDns({
     'workspace.test': { mx: [{ exchange: 'alt1.gmail-smtp-in.l.google.com', priority: 20 }, { exchange: SITE, priority: 10 }] },
     'other.test': { mx: [{ exchange: 'mx.other.test', priority: 10 }] },
@@ -79,9 +76,7 @@ before(async () => {
 });
 
 after(async () => {
-  await producer.disconnect();
-  await admin.deleteTopics({ topics: Object.values(topics) }).catch(() => undefined);
-  await admin.disconnect();
+  await fx.close();
   await dns.close();
 });
 
