@@ -5,14 +5,20 @@
  * p50/p99 latency request → sent, and the same messages sent by one bare nodemailer pool straight
  * to the same sink as a baseline measured in this invocation.
  *
+ * Warm-up: each pass first sends BENCH_WARMUP requests (default 5,000) through the same service
+ * processes and waits for their statuses, then measures the N requests: a long-running MTA's
+ * rate, not the first seconds of new Node processes (JIT compilation, heap growth). The warm-up's
+ * own rate is reported with the pass (`warmup`); BENCH_WARMUP=0 measures the cold processes.
+ *
  * DKIM: BENCH_DKIM=both (default) runs the pipeline twice in this invocation, without and with
  * an RSA-2048 DKIM signature on every message (MTA_DKIM_DIR with a generated key for the From
  * domain), and reports both and their ratio; `off` or `on` runs one. With MTA_PROFILE_DIR set,
  * every service writes a V8 CPU profile per run and each is summarised (self time by package
  * and the heaviest functions); `node --import tsx bench/profile.ts DIR` summarises them again.
  *
- *   BENCH_MESSAGES=20000 BENCH_DOMAINS=20 npm run bench
+ *   BENCH_MESSAGES=20000 BENCH_DOMAINS=20 BENCH_WARMUP=5000 npm run bench
  */
+import './kafkajs-patched.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir, cpus, totalmem } from 'node:os';
@@ -32,6 +38,8 @@ import { formatProfiles, summarizeProfile, type ProfileSummary } from './profile
 patchKafkajsIdleLoop(import.meta.url);
 
 const N = Number(process.env.BENCH_MESSAGES ?? 20000);
+const WARMUP = Number(process.env.BENCH_WARMUP ?? 5000);
+if (!Number.isInteger(WARMUP) || WARMUP < 0) throw new Error(`BENCH_WARMUP must be a whole number of requests (0 for none), got "${process.env.BENCH_WARMUP}"`);
 const DOMAINS = Number(process.env.BENCH_DOMAINS ?? 20);
 const BODY = 'Lorem ipsum dolor sit amet, consectetur adipiscing elit. '.repeat(Math.ceil(5000 / 57)).slice(0, 5000);
 const log = (m: string) => console.log(`[bench] ${m}`);
@@ -91,8 +99,23 @@ async function baseline(port: number, run: string): Promise<{ seconds: number; r
   return { seconds, rate: N / seconds };
 }
 
+/** One run of `drive`: the statuses of `count` requests as they arrive. */
+interface Drive {
+  count: number;
+  producedAt: Map<string, number>;
+  latencies: number[];
+  sent: number;
+  failed: number;
+  lastSentAt: number;
+  t0: number;
+  producedIn: number;
+  resolve(): void;
+}
+
 interface Pass {
   dkim: boolean;
+  /** The requests sent through the same processes before the measured ones (BENCH_WARMUP). */
+  warmup?: { messages: number; sent: number; failed: number; seconds: number; messagesPerSecond: number };
   sent: number;
   failed: number;
   producedInSeconds: number;
@@ -174,30 +197,29 @@ async function measure(
   void profileRoot;
   log(`services ready: ${services.map((s) => `${s.name}:${s.port}`).join(' ')}`);
 
-  const producedAt = new Map<string, number>();
-  const latencies: number[] = [];
-  let sent = 0;
-  let failed = 0;
-  let lastSentAt = 0;
+  // One status reader for the warm-up and the measured pass: each counts the statuses of its own
+  // messageIds only (the reader starts at the topic's beginning).
+  let current: Drive | undefined;
   // Fetches of 512 KiB or 50 ms (minBytes 1 would loop on tiny fetches and load the broker the bench measures).
   const consumer = kafka.consumer({ groupId: `bench-status-${run}`, minBytes: 512 * 1024, maxWaitTimeInMs: 50 });
   await consumer.connect();
   await consumer.subscribe({ topic: topics.status, fromBeginning: true });
-  let resolveDone!: () => void;
-  const done = new Promise<void>((r) => (resolveDone = r));
   await consumer.run({
     eachBatch: async ({ batch }) => {
+      const d = current;
+      if (!d) return;
       const now = performance.now();
       for (const m of batch.messages) {
         const s = JSON.parse(m.value!.toString()) as StatusRecord;
+        const t = d.producedAt.get(s.messageId);
+        if (t === undefined) continue;
         if (s.status === 'sent') {
-          sent++;
-          lastSentAt = now;
-          const t = producedAt.get(s.messageId);
-          if (t !== undefined) latencies.push(now - t);
-        } else if (s.status === 'failed') failed++;
+          d.sent++;
+          d.lastSentAt = now;
+          d.latencies.push(now - t);
+        } else if (s.status === 'failed') d.failed++;
       }
-      if (sent + failed >= N) resolveDone();
+      if (d.sent + d.failed >= d.count) d.resolve();
     },
   });
 
@@ -205,44 +227,72 @@ async function measure(
   const createPartitioner = fastDefaultPartitioner(import.meta.url) as ICustomPartitioner | undefined;
   const producer = kafka.producer(createPartitioner ? { createPartitioner } : {});
   await producer.connect();
-  // The requests are encoded before the clock starts: the measure is the MTA's, not JSON.stringify's.
-  const BATCH = 500;
-  const batches: { messageIds: string[]; messages: { key: string; value: Buffer }[] }[] = [];
-  for (let i = 0; i < N; i += BATCH) {
-    const b: (typeof batches)[number] = { messageIds: [], messages: [] };
-    for (let j = i; j < Math.min(N, i + BATCH); j++) {
-      const m = message(j, run);
-      b.messageIds.push(m.messageId);
-      b.messages.push({ key: m.messageId, value: Buffer.from(JSON.stringify(m)) });
+
+  /** Produces `count` requests (messageIds tagged `tag`) and waits for their final statuses. */
+  async function drive(count: number, tag: string, onStart: () => void = () => undefined): Promise<Drive> {
+    // The requests are encoded before the clock starts: the measure is the MTA's, not JSON.stringify's.
+    const BATCH = 500;
+    const batches: { messageIds: string[]; messages: { key: string; value: Buffer }[] }[] = [];
+    for (let i = 0; i < count; i += BATCH) {
+      const b: (typeof batches)[number] = { messageIds: [], messages: [] };
+      for (let j = i; j < Math.min(count, i + BATCH); j++) {
+        const m = message(j, tag);
+        b.messageIds.push(m.messageId);
+        b.messages.push({ key: m.messageId, value: Buffer.from(JSON.stringify(m)) });
+      }
+      batches.push(b);
     }
-    batches.push(b);
+    let resolve!: () => void;
+    const done = new Promise<void>((r) => (resolve = r));
+    const d: Drive = { count, producedAt: new Map(), latencies: [], sent: 0, failed: 0, lastSentAt: 0, t0: 0, producedIn: 0, resolve };
+    current = d;
+    onStart();
+    d.t0 = performance.now();
+    let lastProgress = 0;
+    const progress = setInterval(() => {
+      const s = (performance.now() - d.t0) / 1000;
+      log(`  ${s.toFixed(0)} s: ${d.sent} sent, ${d.failed} failed (${((d.sent - lastProgress) / 2).toFixed(0)} msg/s now)`);
+      lastProgress = d.sent;
+    }, 2000);
+    for (const { messageIds, messages } of batches) {
+      const at = performance.now();
+      for (const id of messageIds) d.producedAt.set(id, at);
+      await producer.send({ topic: topics.requests, messages });
+    }
+    batches.length = 0;
+    d.producedIn = (performance.now() - d.t0) / 1000;
+    const timeout = setTimeout(resolve, Number(process.env.BENCH_TIMEOUT_S ?? 300) * 1000);
+    await done;
+    clearTimeout(timeout);
+    clearInterval(progress);
+    current = undefined;
+    return d;
   }
+
+  let warmup: Pass['warmup'];
+  if (WARMUP > 0) {
+    log(`warm-up: ${WARMUP} requests through the same processes first (BENCH_WARMUP=0 measures cold processes)`);
+    const w = await drive(WARMUP, `${run}-warmup`);
+    const seconds = (w.lastSentAt - w.t0) / 1000;
+    warmup = { messages: WARMUP, sent: w.sent, failed: w.failed, seconds: +seconds.toFixed(2), messagesPerSecond: +(w.sent / seconds).toFixed(0) };
+    log(`warm-up: ${warmup.messagesPerSecond} msg/s (${w.sent} sent, ${w.failed} failed)`);
+  }
+
   log(`producing ${N} requests of ~5 KB to ${DOMAINS} domains`);
   const cpuPids: Record<string, number | undefined> = { kafka: kafkaPid, ...Object.fromEntries(services.map((s) => [s.name, s.child.pid])) };
-  const cpuBefore = Object.fromEntries(Object.entries(cpuPids).map(([k, pid]) => [k, cpuSeconds(pid)]));
-  const sinkBefore = cpuSeconds(sinkPid);
-  const benchCpuBefore = process.cpuUsage();
-  const t0 = performance.now();
-  const fromUs = Number(process.hrtime.bigint() / 1000n);
-  let lastProgress = 0;
-  const progress = setInterval(() => {
-    const s = (performance.now() - t0) / 1000;
-    log(`  ${s.toFixed(0)} s: ${sent} sent, ${failed} failed (${((sent - lastProgress) / 2).toFixed(0)} msg/s now)`);
-    lastProgress = sent;
-  }, 2000);
-  for (const { messageIds, messages } of batches) {
-    const at = performance.now();
-    for (const id of messageIds) producedAt.set(id, at);
-    await producer.send({ topic: topics.requests, messages });
-  }
-  batches.length = 0;
-  const producedIn = (performance.now() - t0) / 1000;
-  const timeout = setTimeout(() => resolveDone(), Number(process.env.BENCH_TIMEOUT_S ?? 300) * 1000);
-  await done;
-  clearTimeout(timeout);
-  clearInterval(progress);
+  let cpuBefore: Record<string, number> = {};
+  let sinkBefore = NaN;
+  let benchCpuBefore = process.cpuUsage();
+  let fromUs = 0;
+  const d = await drive(N, run, () => {
+    cpuBefore = Object.fromEntries(Object.entries(cpuPids).map(([k, pid]) => [k, cpuSeconds(pid)]));
+    sinkBefore = cpuSeconds(sinkPid);
+    benchCpuBefore = process.cpuUsage();
+    fromUs = Number(process.hrtime.bigint() / 1000n);
+  });
+  const { sent, failed, latencies, producedIn } = d;
   const toUs = Number(process.hrtime.bigint() / 1000n);
-  const seconds = (lastSentAt - t0) / 1000;
+  const seconds = (d.lastSentAt - d.t0) / 1000;
   const cpuMsPerMessage: Record<string, number> = {};
   for (const [k, pid] of Object.entries(cpuPids)) cpuMsPerMessage[k] = +(((cpuSeconds(pid) - cpuBefore[k]!) * 1000) / Math.max(1, sent)).toFixed(3);
   const benchCpu = process.cpuUsage(benchCpuBefore);
@@ -256,6 +306,7 @@ async function measure(
   if (profileDir) await stopAll(services);
   const pass: Pass = {
     dkim: dkimDir !== undefined,
+    ...(warmup ? { warmup } : {}),
     sent,
     failed,
     producedInSeconds: +producedIn.toFixed(2),
@@ -313,6 +364,7 @@ async function main() {
     at: new Date().toISOString(),
     machine: { cpus: cpus().length, memoryGiB: Math.round(totalmem() / 2 ** 30), shared: process.env.BENCH_SHARED_NOTE ?? null },
     messages: N,
+    warmupMessages: WARMUP,
     messageBytes: Buffer.byteLength(JSON.stringify(message(0, run))),
     domains: DOMAINS,
     sink: sink.kind,

@@ -41,6 +41,20 @@ test('a service bundle loads the faster crc32c into kafkajs before kafkajs loads
   assert.equal(out.trim(), `crc32cNative function ${0xe3069283}`);
 });
 
+test('the benchmarks\' own kafkajs clients get the same patches as the services (bench/kafkajs-patched.ts, imported first)', () => {
+  const script = [
+    "await import('./bench/kafkajs-patched.ts');",
+    "const { createRequire } = await import('node:module');",
+    "const req = createRequire(process.cwd() + '/bench/e2e.ts');",
+    "const { Kafka } = await import('kafkajs');",
+    "const crc = req('kafkajs/src/protocol/recordBatch/crc32C/index.js');",
+    "const produce = req('kafkajs/src/protocol/requests/produce/v3/request.js');",
+    "console.log(crc.name, typeof Kafka, Boolean(produce[Symbol.for('mta.kafkajs.producePatched')]));",
+  ].join(' ');
+  const out = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: ROOT, encoding: 'utf8' });
+  assert.equal(out.trim(), 'crc32cNative function true');
+});
+
 test('kafkajs request queues arm their pending-requests timer only while requests wait (no idle 0 ms loop)', () => {
   assert.equal(patchKafkajsIdleLoop(import.meta.url), true);
   const RequestQueue = require('kafkajs/src/network/requestQueue/index.js') as new (o: object) => {
