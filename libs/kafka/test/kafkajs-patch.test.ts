@@ -41,7 +41,7 @@ test('a service bundle loads the faster crc32c into kafkajs before kafkajs loads
   assert.equal(out.trim(), `crc32cNative function ${0xe3069283}`);
 });
 
-test('the benchmarks\' own kafkajs clients get the same patches as the services (bench/kafkajs-patched.ts, imported first)', () => {
+test('the e2e benchmark\'s own kafkajs clients get the same patches as the services (bench/kafkajs-patched.ts, imported first)', () => {
   const script = [
     "await import('./bench/kafkajs-patched.ts');",
     "const { createRequire } = await import('node:module');",
